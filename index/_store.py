@@ -1,0 +1,570 @@
+"""The persisted index: generations on disk, a manifest, and incremental, atomic updates.
+
+Layout of an index folder::
+
+    CURRENT                 name of the live generation (replaced atomically)
+    gen-000003-ab12cd/      one complete, immutable generation
+        manifest.json       format, model, chunking, root and per-document content hashes
+        docs.json           each document's plain text, title and page spans
+        chunks.npy          (doc, start, end) per chunk; row i is FAISS id i
+        sentences.npy       (chunk, start, end) per sentence, grouped by chunk
+        sentence_vecs.npy   float16 sentence vectors (same rows)
+        default__vector_store.json   the FAISS index (FaissVectorStore.persist)
+        bm25/               the lexical index
+
+A new generation is assembled in a ``.staging-*`` folder and only becomes live when
+``CURRENT`` is swapped, so a crash or Ctrl-C at any point leaves the previous index loadable.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import secrets
+import shutil
+import sys
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ._chunking import chunk_document
+from ._embed import DEFAULT_EMBED_MODEL, Embedder
+from ._lexical import LexicalIndex
+from ._readers import BadDocument, ParsedDocument, content_hash, iter_files, parse_document, read_bytes
+
+FORMAT_VERSION = 1
+DEFAULT_CHUNK_SIZE = 200
+DEFAULT_CHUNK_OVERLAP = 40
+VECTOR_FILE = "default__vector_store.json"
+
+
+class IndexError_(Exception):
+    """Base for index errors whose message is meant for the user, on one line."""
+
+
+class IndexNotFound(IndexError_):
+    pass
+
+
+class IndexMismatch(IndexError_):
+    pass
+
+
+class IndexBusy(IndexError_):
+    pass
+
+
+def default_index_dir() -> Path:
+    env = os.environ.get("QA_INDEX_DIR")
+    return Path(env).expanduser() if env else Path.cwd() / ".qa" / "index"
+
+
+@dataclass
+class IndexConfig:
+    embed_model: str = DEFAULT_EMBED_MODEL
+    chunk_size: int = DEFAULT_CHUNK_SIZE
+    chunk_overlap: int = DEFAULT_CHUNK_OVERLAP
+    batch_size: int = 32
+
+    def validate(self) -> None:
+        if self.chunk_size < 32:
+            raise IndexMismatch(f"chunk_size must be at least 32 tokens (got {self.chunk_size})")
+        if not 0 <= self.chunk_overlap < self.chunk_size:
+            raise IndexMismatch(
+                f"chunk_overlap must be between 0 and chunk_size-1 (got {self.chunk_overlap})"
+            )
+
+
+@dataclass
+class IndexReport:
+    added: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    skipped: list[tuple[str, str]] = field(default_factory=list)
+    n_documents: int = 0
+    n_chunks: int = 0
+    embedded_chunks: int = 0
+    seconds: float = 0.0
+    index_dir: str = ""
+
+    def summary(self) -> str:
+        line = (
+            f"{len(self.added)} added, {len(self.updated)} updated, {len(self.removed)} removed, "
+            f"{len(self.unchanged)} unchanged, {len(self.skipped)} skipped; "
+            f"{self.n_documents} documents, {self.n_chunks} chunks in {self.index_dir} "
+            f"({self.seconds:.1f}s)"
+        )
+        if self.skipped:
+            line += "\nskipped: " + "; ".join(f"{p} ({why})" for p, why in self.skipped)
+        return line
+
+
+# ---------------------------------------------------------------- on-disk generations
+
+
+def _fsync_file(path: Path) -> None:
+    with open(path, "rb") as fh:
+        os.fsync(fh.fileno())
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _current_generation(index_dir: Path) -> Path | None:
+    pointer = index_dir / "CURRENT"
+    if not pointer.is_file():
+        return None
+    name = pointer.read_text(encoding="utf-8").strip()
+    gen = index_dir / name
+    return gen if name and gen.is_dir() else None
+
+
+@contextlib.contextmanager
+def _write_lock(index_dir: Path) -> Iterator[None]:
+    index_dir.mkdir(parents=True, exist_ok=True)
+    with open(index_dir / ".lock", "a+") as fh:
+        try:
+            fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError as exc:
+            raise IndexBusy(f"{index_dir} is being written by another process; try again") from exc
+        try:
+            yield
+        finally:
+            fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
+
+
+def _commit(index_dir: Path, staging: Path) -> Path:
+    """Make ``staging`` the live generation; keep the previous one for readers mid-load."""
+    previous = _current_generation(index_dir)
+    number = 1
+    if previous is not None:
+        with contextlib.suppress(ValueError, IndexError):
+            number = int(previous.name.split("-")[1]) + 1
+    final = index_dir / f"gen-{number:06d}-{secrets.token_hex(3)}"
+    os.rename(staging, final)
+    _fsync_dir(index_dir)
+    tmp = index_dir / "CURRENT.tmp"
+    tmp.write_text(final.name + "\n", encoding="utf-8")
+    _fsync_file(tmp)
+    os.replace(tmp, index_dir / "CURRENT")
+    _fsync_dir(index_dir)
+    keep = {final.name, previous.name if previous else ""}
+    for child in index_dir.iterdir():
+        if (
+            child.is_dir()
+            and child.name not in keep
+            and (child.name.startswith("gen-") or child.name.startswith(".staging-"))
+        ):
+            shutil.rmtree(child, ignore_errors=True)
+    return final
+
+
+# ---------------------------------------------------------------- loaded index
+
+
+@dataclass
+class DocumentRecord:
+    key: str
+    title: str
+    text: str
+    hash: str
+    pages: list[tuple[int, int, int]]
+
+    def page_at(self, offset: int) -> int | None:
+        for start, end, number in self.pages:
+            if start <= offset < end:
+                return number
+        return None
+
+
+class CorpusIndex:
+    """A loaded generation: everything retrieval and answering need, in memory.
+
+    >>> idx = CorpusIndex.open(".qa/index")          # doctest: +SKIP
+    >>> idx.n_chunks, idx.documents[0].title          # doctest: +SKIP
+    """
+
+    def __init__(
+        self,
+        path: Path,
+        manifest: dict[str, Any],
+        documents: list[DocumentRecord],
+        chunks: np.ndarray,
+        sentences: np.ndarray,
+        sentence_vecs: np.ndarray,
+        vector_store: Any,
+        lexical: LexicalIndex,
+    ) -> None:
+        self.path = path
+        self.manifest = manifest
+        self.documents = documents
+        self.chunks = chunks
+        self.sentences = sentences
+        self.sentence_vecs = sentence_vecs
+        self.vector_store = vector_store
+        self.lexical = lexical
+        counts = np.bincount(sentences[:, 0], minlength=len(chunks)) if len(sentences) else None
+        self._sent_ptr = (
+            np.concatenate([[0], np.cumsum(counts)])
+            if counts is not None
+            else np.zeros(len(chunks) + 1, dtype=np.int64)
+        )
+
+    @property
+    def n_chunks(self) -> int:
+        return int(len(self.chunks))
+
+    @property
+    def embed_model(self) -> str:
+        return str(self.manifest["embed_model"])
+
+    @property
+    def root(self) -> str:
+        return str(self.manifest.get("root", ""))
+
+    def chunk_doc(self, i: int) -> DocumentRecord:
+        return self.documents[int(self.chunks[i, 0])]
+
+    def chunk_span(self, i: int) -> tuple[int, int]:
+        return int(self.chunks[i, 1]), int(self.chunks[i, 2])
+
+    def chunk_text(self, i: int) -> str:
+        s, e = self.chunk_span(i)
+        return self.chunk_doc(i).text[s:e]
+
+    def chunk_sentences(self, i: int) -> tuple[np.ndarray, np.ndarray]:
+        """Rows of ``(chunk, start, end)`` and their vectors for chunk ``i``."""
+        a, b = int(self._sent_ptr[i]), int(self._sent_ptr[i + 1])
+        return self.sentences[a:b], self.sentence_vecs[a:b]
+
+    def chunk_vectors(self) -> np.ndarray:
+        client = self.vector_store.client
+        return client.reconstruct_n(0, client.ntotal) if client.ntotal else np.zeros((0, 0))
+
+    @classmethod
+    def open(cls, index_dir: str | Path | None = None) -> CorpusIndex:
+        index_dir = Path(index_dir) if index_dir else default_index_dir()
+        gen = _current_generation(index_dir)
+        if gen is None:
+            raise IndexNotFound(
+                f"no index at {index_dir}; build one first with: qa index DOCS_DIR"
+                + (f" --index-dir {index_dir}" if index_dir != default_index_dir() else "")
+            )
+        return cls._load(gen)
+
+    @classmethod
+    def _load(cls, gen: Path) -> CorpusIndex:
+        from llama_index.vector_stores.faiss import FaissVectorStore
+
+        manifest = json.loads((gen / "manifest.json").read_text(encoding="utf-8"))
+        if manifest.get("format_version") != FORMAT_VERSION:
+            raise IndexMismatch(
+                f"index at {gen.parent} has format {manifest.get('format_version')}, this "
+                f"version reads {FORMAT_VERSION}; re-index with --rebuild"
+            )
+        docs_raw = json.loads((gen / "docs.json").read_text(encoding="utf-8"))
+        documents = [
+            DocumentRecord(d["key"], d["title"], d["text"], d["hash"], [tuple(p) for p in d["pages"]])
+            for d in docs_raw
+        ]
+        store = FaissVectorStore.from_persist_path(str(gen / VECTOR_FILE))
+        return cls(
+            gen,
+            manifest,
+            documents,
+            np.load(gen / "chunks.npy"),
+            np.load(gen / "sentences.npy"),
+            np.load(gen / "sentence_vecs.npy"),
+            store,
+            LexicalIndex.load(gen / "bm25"),
+        )
+
+
+# ---------------------------------------------------------------- building
+
+
+@dataclass
+class _DocBuild:
+    key: str
+    title: str
+    text: str
+    hash: str
+    pages: list[tuple[int, int, int]]
+    chunks: list[tuple[int, int]]  # (start, end)
+    sentences: list[tuple[int, int, int]]  # (local chunk idx, start, end)
+    chunk_vecs: np.ndarray | None = None
+    sentence_vecs: np.ndarray | None = None
+
+
+def _warn(message: str) -> None:
+    print(f"warning: {message}", file=sys.stderr, flush=True)
+
+
+def _check_compatible(manifest: dict[str, Any], config: IndexConfig, root: Path, index_dir: Path) -> None:
+    wanted = {
+        "embed_model": config.embed_model,
+        "chunk_size": config.chunk_size,
+        "chunk_overlap": config.chunk_overlap,
+    }
+    for key, value in wanted.items():
+        if manifest.get(key) != value:
+            raise IndexMismatch(
+                f"index at {index_dir} was built with {key}={manifest.get(key)!r}, not {value!r}; "
+                "re-run with --rebuild to re-embed everything"
+            )
+    if manifest.get("root") and manifest["root"] != str(root):
+        raise IndexMismatch(
+            f"index at {index_dir} holds documents from {manifest['root']}, not {root}; "
+            "use --rebuild to replace them, or another --index-dir"
+        )
+
+
+def update_index(
+    docs: str | Path,
+    index_dir: str | Path | None = None,
+    config: IndexConfig | None = None,
+    *,
+    rebuild: bool = False,
+    embedder: Embedder | None = None,
+    show_progress: bool = True,
+    progress: Callable[[int, int], None] | None = None,
+    warn: Callable[[str], None] = _warn,
+) -> IndexReport:
+    """Bring the index in line with the files under ``docs``, embedding only what changed.
+
+    >>> report = update_index("seeds/", ".qa/index")   # doctest: +SKIP
+    >>> print(report.summary())                        # doctest: +SKIP
+    """
+    started = time.perf_counter()
+    config = config or IndexConfig()
+    config.validate()
+    root = Path(docs).expanduser().resolve()
+    index_dir = Path(index_dir).expanduser() if index_dir else default_index_dir()
+    if not root.exists():
+        raise IndexNotFound(f"{docs}: no such file or folder")
+    report = IndexReport(index_dir=str(index_dir))
+
+    with _write_lock(index_dir):
+        previous: CorpusIndex | None = None
+        gen = _current_generation(index_dir)
+        if gen is not None and not rebuild:
+            previous = CorpusIndex._load(gen)
+            _check_compatible(previous.manifest, config, root, index_dir)
+
+        prev_docs = {d.key: i for i, d in enumerate(previous.documents)} if previous else {}
+        files = iter_files(root)
+        base = root if root.is_dir() else root.parent
+        plan: list[tuple[str, str, ParsedDocument | None]] = []  # key, hash, parsed (None = reuse)
+        for path in files:
+            key = path.relative_to(base).as_posix()
+            try:
+                data = read_bytes(path)
+                digest = content_hash(data)
+                if key in prev_docs and previous.documents[prev_docs[key]].hash == digest:
+                    plan.append((key, digest, None))
+                    report.unchanged.append(key)
+                    continue
+                parsed = parse_document(path, data)
+            except BadDocument as exc:
+                warn(f"skipped {path}: {exc}")
+                report.skipped.append((str(path), str(exc)))
+                if key in prev_docs:  # keep the last good version rather than lose it
+                    plan.append((key, previous.documents[prev_docs[key]].hash, None))
+                continue
+            plan.append((key, digest, parsed))
+            (report.updated if key in prev_docs else report.added).append(key)
+        planned = {k for k, _, _ in plan}
+        report.removed = sorted(k for k in prev_docs if k not in planned)
+
+        if previous is not None and not (report.added or report.updated or report.removed):
+            report.n_documents = len(previous.documents)
+            report.n_chunks = previous.n_chunks
+            report.seconds = time.perf_counter() - started
+            return report
+
+        staging = index_dir / f".staging-{secrets.token_hex(4)}"
+        staging.mkdir(parents=True)
+        try:
+            embedder = embedder or Embedder(config.embed_model, config.batch_size)
+            builds = _chunk_new(plan, config, embedder)
+            _embed_new(builds, embedder, config, show_progress, progress)
+            _write_generation(staging, plan, builds, previous, config, root, embedder)
+            _commit(index_dir, staging)
+        except BaseException:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
+        report.embedded_chunks = sum(len(b.chunks) for b in builds.values())
+        loaded = json.loads((_current_generation(index_dir) / "manifest.json").read_text())
+        report.n_documents = len(loaded["documents"])
+        report.n_chunks = sum(d["n_chunks"] for d in loaded["documents"].values())
+        report.seconds = time.perf_counter() - started
+        return report
+
+
+def _chunk_new(plan, config: IndexConfig, embedder: Embedder) -> dict[str, _DocBuild]:
+    builds: dict[str, _DocBuild] = {}
+    counter = None
+    for key, digest, parsed in plan:
+        if parsed is None:
+            continue
+        counter = counter or embedder.token_counter()
+        spans = chunk_document(parsed.text, config.chunk_size, config.chunk_overlap, counter)
+        sentences = [(ci, s, e) for ci, c in enumerate(spans) for s, e in c.sentences]
+        builds[key] = _DocBuild(
+            key,
+            parsed.title,
+            parsed.text,
+            digest,
+            parsed.pages,
+            [(c.start, c.end) for c in spans],
+            sentences,
+        )
+    return builds
+
+
+def _embed_new(
+    builds: dict[str, _DocBuild],
+    embedder: Embedder,
+    config: IndexConfig,
+    show_progress: bool,
+    progress: Callable[[int, int], None] | None,
+) -> None:
+    jobs = [(b, ci) for b in builds.values() for ci in range(len(b.chunks))]
+    total = len(jobs)
+    if total == 0:
+        return
+    bar = None
+    if show_progress:
+        from tqdm import tqdm
+
+        bar = tqdm(total=total, unit="chunk", desc="embedding", file=sys.stderr)
+    chunk_out: dict[str, list] = {k: [None] * len(b.chunks) for k, b in builds.items()}
+    sent_out: dict[str, dict[int, np.ndarray]] = {k: {} for k in builds}
+    step = max(config.batch_size * 2, 16)
+    # Similar lengths per batch waste less padding.
+    jobs.sort(key=lambda j: j[0].chunks[j[1]][1] - j[0].chunks[j[1]][0])
+    done = 0
+    try:
+        for i in range(0, total, step):
+            batch = jobs[i : i + step]
+            texts, spans = [], []
+            for b, ci in batch:
+                s, e = b.chunks[ci]
+                texts.append(b.text[s:e])
+                spans.append([(ss - s, se - s) for c, ss, se in b.sentences if c == ci])
+            vecs = embedder.embed_passages(texts, spans)
+            for (b, ci), cv, sv in zip(batch, vecs.chunk, vecs.sentences, strict=True):
+                chunk_out[b.key][ci] = cv
+                sent_out[b.key][ci] = sv
+            done += len(batch)
+            if bar is not None:
+                bar.update(len(batch))
+            if progress is not None:
+                progress(done, total)
+    finally:
+        if bar is not None:
+            bar.close()
+    for key, b in builds.items():
+        b.chunk_vecs = np.stack(chunk_out[key]).astype(np.float32)
+        parts = [sent_out[key][ci] for ci in range(len(b.chunks))]
+        b.sentence_vecs = np.concatenate(parts) if parts else np.zeros((0, b.chunk_vecs.shape[1]))
+
+
+def _write_generation(
+    staging: Path,
+    plan,
+    builds: dict[str, _DocBuild],
+    previous: CorpusIndex | None,
+    config: IndexConfig,
+    root: Path,
+    embedder: Embedder,
+) -> None:
+    import faiss
+    from llama_index.vector_stores.faiss import FaissVectorStore
+
+    prev_by_key = {d.key: i for i, d in enumerate(previous.documents)} if previous else {}
+    prev_vecs = (
+        previous.chunk_vectors() if previous is not None and any(p is None for _, _, p in plan) else None
+    )
+    prev_chunk_rows: dict[int, np.ndarray] = {}
+    if previous is not None:
+        order = np.argsort(previous.chunks[:, 0], kind="stable")
+        bounds = np.searchsorted(previous.chunks[order, 0], np.arange(len(previous.documents) + 1))
+        for d in range(len(previous.documents)):
+            prev_chunk_rows[d] = order[bounds[d] : bounds[d + 1]]
+
+    docs_json, manifest_docs = [], {}
+    chunk_rows, chunk_vecs, sent_rows, sent_vecs = [], [], [], []
+    n_chunks = 0
+    for doc_idx, (key, digest, parsed) in enumerate(sorted(plan, key=lambda p: p[0])):
+        if parsed is None:
+            old = previous.documents[prev_by_key[key]]
+            rows = prev_chunk_rows[prev_by_key[key]]
+            title, text, pages = old.title, old.text, old.pages
+            for new_ci, old_ci in enumerate(rows):
+                s, e = previous.chunk_span(int(old_ci))
+                chunk_rows.append((doc_idx, s, e))
+                chunk_vecs.append(prev_vecs[old_ci][None, :])
+                srows, svecs = previous.chunk_sentences(int(old_ci))
+                for r in srows:
+                    sent_rows.append((n_chunks + new_ci, int(r[1]), int(r[2])))
+                sent_vecs.append(svecs)
+            count = len(rows)
+        else:
+            b = builds[key]
+            title, text, pages = b.title, b.text, b.pages
+            for s, e in b.chunks:
+                chunk_rows.append((doc_idx, s, e))
+            chunk_vecs.append(b.chunk_vecs)
+            for ci, s, e in b.sentences:
+                sent_rows.append((n_chunks + ci, s, e))
+            sent_vecs.append(b.sentence_vecs.astype(np.float16))
+            count = len(b.chunks)
+        n_chunks += count
+        docs_json.append({"key": key, "title": title, "text": text, "hash": digest, "pages": pages})
+        manifest_docs[key] = {"hash": digest, "title": title, "n_chunks": count, "chars": len(text)}
+
+    dim = embedder.dim
+    vecs = np.concatenate(chunk_vecs).astype(np.float32) if chunk_vecs else np.zeros((0, dim), np.float32)
+    faiss_index = faiss.IndexFlatIP(dim)  # inner product over L2-normalised vectors = cosine
+    if len(vecs):
+        faiss_index.add(np.ascontiguousarray(vecs))
+    FaissVectorStore(faiss_index=faiss_index).persist(str(staging / VECTOR_FILE))
+
+    chunks_arr = np.asarray(chunk_rows, dtype=np.int64).reshape(-1, 3)
+    sents_arr = np.asarray(sent_rows, dtype=np.int64).reshape(-1, 3)
+    svecs = np.concatenate(sent_vecs).astype(np.float16) if sent_vecs else np.zeros((0, dim), np.float16)
+    np.save(staging / "chunks.npy", chunks_arr)
+    np.save(staging / "sentences.npy", sents_arr)
+    np.save(staging / "sentence_vecs.npy", svecs)
+    texts = [docs_json[int(d)]["text"][int(s) : int(e)] for d, s, e in chunks_arr]
+    LexicalIndex.build(texts).save(staging / "bm25")
+    (staging / "docs.json").write_text(json.dumps(docs_json, ensure_ascii=False), encoding="utf-8")
+    manifest = {
+        "format_version": FORMAT_VERSION,
+        "embed_model": config.embed_model,
+        "dim": dim,
+        "chunk_size": config.chunk_size,
+        "chunk_overlap": config.chunk_overlap,
+        "splitter": "llama_index SentenceSplitter",
+        "root": str(root),
+        "updated_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "documents": manifest_docs,
+    }
+    (staging / "manifest.json").write_text(json.dumps(manifest, indent=1), encoding="utf-8")
+    for path in staging.rglob("*"):
+        if path.is_file():
+            _fsync_file(path)
+    _fsync_dir(staging)

@@ -1,0 +1,47 @@
+"""Grounded question answering over a folder of documents.
+
+>>> from qa import answer                                         # doctest: +SKIP
+>>> a = answer("How many companies with Kazakh capital operate in Azerbaijan?")  # doctest: +SKIP
+>>> a.text, [c.quote for c in a.citations]                         # doctest: +SKIP
+
+Names are imported on first use, so ``qa --help`` starts without numpy or torch.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+_EXPORTS = {
+    "ABSTAIN_TEXT": "._generators",
+    "DEFAULT_TOP_K": "._assistant",
+    "Answer": "._types",
+    "Assistant": "._assistant",
+    "Citation": "._types",
+    "ExtractiveGenerator": "._generators",
+    "ExtractiveSettings": "._extractive",
+    "Generator": "._generators",
+    "QAError": "._assistant",
+    "RetrievedChunk": "._types",
+    "Turn": "._types",
+    "answer": "._assistant",
+    "get_generator": "._generators",
+    "index_documents": "._assistant",
+}
+
+__all__ = sorted(_EXPORTS)
+
+if TYPE_CHECKING:
+    from ._assistant import DEFAULT_TOP_K, Assistant, QAError, answer, index_documents
+    from ._extractive import ExtractiveSettings
+    from ._generators import ABSTAIN_TEXT, ExtractiveGenerator, Generator, get_generator
+    from ._types import Answer, Citation, RetrievedChunk, Turn
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'qa' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module, __name__), name)
+    globals()[name] = value
+    return value

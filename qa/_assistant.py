@@ -1,0 +1,181 @@
+"""``Assistant``: load the models and the index once, answer many questions fast."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from index import CorpusIndex, Embedder, default_index_dir, set_offline_env
+
+from ._followup import condense
+from ._generators import ABSTAIN_TEXT, GenerationRequest, Generator, get_generator
+from ._retrieval import HybridRetriever
+from ._types import Answer, Citation, RetrievedChunk, Turn
+
+DEFAULT_TOP_K = 5
+
+
+class QAError(Exception):
+    """A user-facing problem (no index, empty question...); ``str()`` is one line."""
+
+
+class Assistant:
+    """Answers questions over one index, with citations.
+
+    >>> bot = Assistant(".qa/index")                      # doctest: +SKIP
+    >>> a = bot.answer("Where was the 12th OTS Summit held?")  # doctest: +SKIP
+    >>> a.text, a.citations[0].quote                     # doctest: +SKIP
+    """
+
+    def __init__(
+        self,
+        index_dir: str | Path | None = None,
+        *,
+        top_k: int = DEFAULT_TOP_K,
+        generator: str | Generator = "extractive",
+        embedder: Embedder | None = None,
+    ) -> None:
+        set_offline_env()
+        self.index_dir = Path(index_dir) if index_dir else default_index_dir()
+        self.top_k = top_k
+        self.generator = get_generator(generator)
+        self._embedder = embedder
+        self._index: CorpusIndex | None = None
+        self._retriever: HybridRetriever | None = None
+        self._lock = threading.Lock()
+
+    # -- loading -----------------------------------------------------------------
+
+    @property
+    def index(self) -> CorpusIndex:
+        """The live index; reloaded when another process committed a new generation."""
+        current = self.index_dir / "CURRENT"
+        try:
+            live = current.read_text(encoding="utf-8").strip()
+        except OSError:
+            live = ""
+        if self._index is None or self._index.path.name != live:
+            with self._lock:
+                if self._index is None or self._index.path.name != live:
+                    try:
+                        self._index = CorpusIndex.open(self.index_dir)
+                    except Exception as exc:  # surfaced as one line to the user
+                        raise QAError(str(exc)) from exc
+                    self._retriever = HybridRetriever(self._index)
+        return self._index
+
+    @property
+    def embedder(self) -> Embedder:
+        if self._embedder is None:
+            self._embedder = Embedder(self.index.embed_model)
+        return self._embedder
+
+    def warm_up(self) -> Assistant:
+        _ = self.index
+        self.embedder.embed_query("warm up")
+        return self
+
+    # -- answering ---------------------------------------------------------------
+
+    def answer(
+        self,
+        question: str,
+        history: Sequence[Turn | dict | str] | None = None,
+        *,
+        top_k: int | None = None,
+    ) -> Answer:
+        question = (question or "").strip()
+        if not question:
+            raise QAError("the question is empty; ask something about your documents")
+        timings: dict[str, float] = {}
+        t0 = time.perf_counter()
+        index = self.index
+        retriever = self._retriever
+        assert retriever is not None
+        standalone = condense(question, history)
+        t1 = time.perf_counter()
+        query_vec = self.embedder.embed_query(standalone)
+        t2 = time.perf_counter()
+        hits = retriever.retrieve(standalone, query_vec, top_k or self.top_k)
+        t3 = time.perf_counter()
+        gen = self.generator.generate(GenerationRequest(question, standalone, query_vec, hits, index))
+        t4 = time.perf_counter()
+        timings.update(embed=t2 - t1, retrieve=t3 - t2, generate=t4 - t3, total=t4 - t0)
+
+        citations = []
+        for n, span in enumerate(gen.spans, start=1):
+            doc = index.documents[span.doc]
+            citations.append(
+                Citation(
+                    n=n,
+                    doc=doc.key,
+                    title=doc.title,
+                    page=doc.page_at(span.start),
+                    start=span.start,
+                    end=span.end,
+                    quote=doc.text[span.start : span.end],
+                    score=span.score,
+                )
+            )
+        retrieved = []
+        for hit in hits:
+            start, end = index.chunk_span(hit.chunk)
+            retrieved.append(
+                RetrievedChunk(
+                    doc=index.chunk_doc(hit.chunk).key,
+                    chunk_id=hit.chunk,
+                    start=start,
+                    end=end,
+                    score=round(hit.score, 6),
+                    text=index.chunk_text(hit.chunk),
+                )
+            )
+        return Answer(
+            question=question,
+            text=gen.text if not gen.abstained else (gen.text or ABSTAIN_TEXT),
+            abstained=gen.abstained,
+            citations=citations if not gen.abstained else [],
+            retrieved=retrieved,
+            timings={k: round(v, 6) for k, v in timings.items()},
+            standalone_question=standalone if standalone != question else None,
+        )
+
+
+_DEFAULT: dict[tuple, Assistant] = {}
+
+
+def answer(
+    question: str,
+    history: Sequence[Turn | dict | str] | None = None,
+    index_dir: str | Path | None = None,
+    **options,
+) -> Answer:
+    """Answer one question from the index, citing the passages used.
+
+    Keeps one :class:`Assistant` per index folder and options, so repeated calls are fast.
+
+    >>> from qa import answer                                # doctest: +SKIP
+    >>> a = answer("Where will the hot-briquetted-iron plant be located?")  # doctest: +SKIP
+    >>> print(a.text)                                        # doctest: +SKIP
+    """
+    top_k = options.pop("top_k", None)
+    key = (str(Path(index_dir) if index_dir else default_index_dir()), tuple(sorted(options.items())))
+    bot = _DEFAULT.get(key)
+    if bot is None:
+        bot = _DEFAULT[key] = Assistant(index_dir, **options)
+    return bot.answer(question, history, top_k=top_k)
+
+
+def index_documents(docs: str | Path, index_dir: str | Path | None = None, **options):
+    """Index (or incrementally re-index) ``docs``; the one entry point the UI and eval use.
+
+    >>> from qa import index_documents                      # doctest: +SKIP
+    >>> print(index_documents("seeds/").summary())          # doctest: +SKIP
+    """
+    from index import IndexConfig, update_index
+
+    config_keys = {"embed_model", "chunk_size", "chunk_overlap", "batch_size"}
+    config = IndexConfig(**{k: options.pop(k) for k in list(options) if k in config_keys})
+    return update_index(docs, index_dir, config, **options)

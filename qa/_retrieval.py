@@ -1,0 +1,56 @@
+"""Hybrid retrieval: dense (through llama-index's vector-store interface) + BM25, fused by RRF."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from index import CorpusIndex
+
+
+@dataclass
+class Hit:
+    chunk: int
+    score: float  # fused score, higher is better
+    dense: float  # cosine similarity, or 0.0 when dense retrieval missed it
+    lexical: float  # BM25 score, or 0.0
+    rank: int  # 0-based rank after fusion
+
+
+class HybridRetriever:
+    """Reciprocal-rank fusion of FAISS and BM25 results.
+
+    RRF needs no score calibration between the two lists, and it keeps exact-term
+    matches (names, figures) that a small embedder ranks poorly.
+    """
+
+    def __init__(self, index: CorpusIndex, rrf_k: int = 60, depth: int = 30) -> None:
+        self.index = index
+        self.rrf_k = rrf_k
+        self.depth = depth
+
+    def dense(self, query_vec: np.ndarray, k: int) -> list[tuple[int, float]]:
+        from llama_index.core.vector_stores.types import VectorStoreQuery
+
+        if self.index.n_chunks == 0:
+            return []
+        result = self.index.vector_store.query(
+            VectorStoreQuery(query_embedding=query_vec.tolist(), similarity_top_k=min(k, self.index.n_chunks))
+        )
+        return [(int(i), float(s)) for i, s in zip(result.ids or [], result.similarities or [], strict=False)]
+
+    def retrieve(self, query: str, query_vec: np.ndarray, top_k: int) -> list[Hit]:
+        depth = max(self.depth, top_k)
+        dense = self.dense(query_vec, depth)
+        lexical = self.index.lexical.search(query, depth)
+        fused: dict[int, float] = {}
+        dense_score = dict(dense)
+        lex_score = dict(lexical)
+        for ranked in (dense, lexical):
+            for rank, (chunk, _) in enumerate(ranked):
+                fused[chunk] = fused.get(chunk, 0.0) + 1.0 / (self.rrf_k + rank + 1)
+        order = sorted(fused, key=lambda c: (-fused[c], -dense_score.get(c, 0.0)))[:top_k]
+        return [
+            Hit(c, fused[c], dense_score.get(c, 0.0), lex_score.get(c, 0.0), r) for r, c in enumerate(order)
+        ]

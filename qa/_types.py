@@ -1,0 +1,66 @@
+"""The domain types every surface shares: the CLI, the web chat, the eval harness, scripts."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, Field
+
+
+class Citation(BaseModel):
+    """One ``[n]`` in the answer: the exact span of a document it points to."""
+
+    n: int = Field(description="the marker number used in Answer.text, 1-based")
+    doc: str = Field(description="document path, relative to the indexed folder")
+    title: str
+    page: int | None = Field(default=None, description="1-based page, when the format has pages")
+    start: int = Field(description="character offset of the quote in the document's text")
+    end: int
+    quote: str = Field(description="the cited text, exactly document.text[start:end]")
+    score: float = Field(description="how strongly this passage supports the answer (0..1)")
+
+
+class RetrievedChunk(BaseModel):
+    """A passage the retriever ranked, cited or not."""
+
+    doc: str
+    chunk_id: int
+    start: int
+    end: int
+    score: float
+    text: str
+
+
+class Turn(BaseModel):
+    """One exchange of a conversation, as history for a follow-up question."""
+
+    question: str
+    answer: str = ""
+
+
+class Answer(BaseModel):
+    """What :func:`qa.answer` returns.
+
+    ``text`` carries ``[n]`` markers; ``citations[n-1]`` is marker ``n``. When the
+    documents do not support an answer, ``abstained`` is true and nothing is cited.
+    """
+
+    question: str
+    text: str
+    abstained: bool
+    citations: list[Citation] = Field(default_factory=list)
+    retrieved: list[RetrievedChunk] = Field(default_factory=list)
+    timings: dict[str, float] = Field(default_factory=dict, description="seconds per stage")
+    standalone_question: str | None = Field(
+        default=None, description="the question as resolved from the history, when it differs"
+    )
+
+    def to_json(self, **kwargs) -> str:
+        return self.model_dump_json(**kwargs)
+
+    def sources_text(self) -> str:
+        """Numbered sources for a terminal: document, location and quote."""
+        lines = []
+        for c in self.citations:
+            where = f"p. {c.page}, " if c.page else ""
+            lines.append(f"[{c.n}] {c.doc} ({where}chars {c.start}-{c.end})")
+            lines.append(f"    \u201c{c.quote}\u201d")
+        return "\n".join(lines)

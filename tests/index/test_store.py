@@ -1,0 +1,184 @@
+"""Incremental indexing, the manifest, mismatch errors, and crash safety, on real data."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from index import CorpusIndex, IndexConfig, IndexMismatch, IndexNotFound, update_index
+
+REPO = Path(__file__).resolve().parents[2]
+
+EXTRA = (
+    "The Caspian ferry line between Aktau and Alat carried 40,000 trucks in 2024. "
+    "Port officials in Aktau expect the number of trucks to double by 2028."
+)
+
+
+def _retrieval_signature(index_dir: Path, embedder, questions: list[str]):
+    from qa import Assistant
+
+    bot = Assistant(index_dir, embedder=embedder)
+    out = []
+    for q in questions:
+        a = bot.answer(q)
+        out.append([(r.doc, r.start, r.end, round(r.score, 6)) for r in a.retrieved])
+    return out
+
+
+def test_manifest_records_model_chunking_and_hashes(seed_index):
+    idx = CorpusIndex.open(seed_index)
+    m = idx.manifest
+    assert m["format_version"] == 1 and m["embed_model"] == "all-MiniLM-L6-v2"
+    assert m["dim"] == 384 and m["chunk_size"] == 200 and m["chunk_overlap"] == 40
+    doc = m["documents"]["000_5c5733213d75056c.txt"]
+    assert len(doc["hash"]) == 64 and doc["n_chunks"] == idx.n_chunks > 1
+    # every chunk and sentence span points into its document's text
+    for i in range(idx.n_chunks):
+        s, e = idx.chunk_span(i)
+        assert 0 <= s < e <= len(idx.chunk_doc(i).text)
+    assert idx.sentence_vecs.shape == (len(idx.sentences), 384)
+
+
+def test_incremental_equals_full_rebuild(tmp_path, docs_copy, embedder):
+    inc = tmp_path / "inc"
+    r = update_index(docs_copy, inc, embedder=embedder, show_progress=False)
+    assert len(r.added) == 1 and r.embedded_chunks > 0
+
+    # add
+    (docs_copy / "ferry.txt").write_text(EXTRA, encoding="utf-8")
+    r = update_index(docs_copy, inc, embedder=embedder, show_progress=False)
+    assert (r.added, r.unchanged, r.updated, r.removed) == (
+        ["ferry.txt"],
+        ["000_5c5733213d75056c.txt"],
+        [],
+        [],
+    )
+    assert r.embedded_chunks == 1  # only the new document was embedded
+    # change
+    (docs_copy / "ferry.txt").write_text(EXTRA.replace("40,000", "55,000"), encoding="utf-8")
+    (docs_copy / "notes.md").write_text("# Notes\n\nThe Alat port lies south of Baku.", encoding="utf-8")
+    r = update_index(docs_copy, inc, embedder=embedder, show_progress=False)
+    assert r.updated == ["ferry.txt"] and r.added == ["notes.md"]
+    # delete
+    (docs_copy / "notes.md").unlink()
+    r = update_index(docs_copy, inc, embedder=embedder, show_progress=False)
+    assert r.removed == ["notes.md"] and r.embedded_chunks == 0
+    # nothing changed: no new generation
+    before = (inc / "CURRENT").read_text()
+    r = update_index(docs_copy, inc, embedder=embedder, show_progress=False)
+    assert (inc / "CURRENT").read_text() == before and len(r.unchanged) == 2
+
+    full = tmp_path / "full"
+    update_index(docs_copy, full, embedder=embedder, show_progress=False)
+    questions = [
+        "How many trucks did the Caspian ferry carry in 2024?",
+        "Where was the 12th OTS Summit held?",
+        "How much Kazakh oil has been exported since 2023?",
+    ]
+    assert _retrieval_signature(inc, embedder, questions) == _retrieval_signature(full, embedder, questions)
+    a, b = CorpusIndex.open(inc), CorpusIndex.open(full)
+    np.testing.assert_allclose(a.chunk_vectors(), b.chunk_vectors(), atol=1e-5)
+    assert "55,000" in a.documents[[d.key for d in a.documents].index("ferry.txt")].text
+
+
+def test_different_chunking_or_folder_needs_rebuild(tmp_path, docs_copy, embedder):
+    index_dir = tmp_path / "idx"
+    update_index(docs_copy, index_dir, embedder=embedder, show_progress=False)
+    with pytest.raises(IndexMismatch, match="--rebuild"):
+        update_index(docs_copy, index_dir, IndexConfig(chunk_size=120), embedder=embedder)
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "x.txt").write_text(EXTRA, encoding="utf-8")
+    with pytest.raises(IndexMismatch, match="--rebuild"):
+        update_index(other, index_dir, embedder=embedder)
+    # the index is untouched by the refused calls
+    assert CorpusIndex.open(index_dir).manifest["chunk_size"] == 200
+    r = update_index(
+        docs_copy,
+        index_dir,
+        IndexConfig(chunk_size=120),
+        rebuild=True,
+        embedder=embedder,
+        show_progress=False,
+    )
+    assert CorpusIndex.open(index_dir).manifest["chunk_size"] == 120 and r.n_chunks > 0
+
+
+def test_bad_files_are_skipped_and_listed(tmp_path, docs_copy, embedder):
+    (docs_copy / "junk.txt").write_bytes(bytes(range(256)) * 10)
+    (docs_copy / "broken.pdf").write_bytes(b"%PDF-1.4 not really")
+    (docs_copy / "empty.md").write_bytes(b"")
+    warnings: list[str] = []
+    r = update_index(
+        docs_copy, tmp_path / "idx", embedder=embedder, show_progress=False, warn=warnings.append
+    )
+    assert r.added == ["000_5c5733213d75056c.txt"]
+    assert sorted(Path(p).name for p, _ in r.skipped) == ["broken.pdf", "empty.md", "junk.txt"]
+    assert len(warnings) == 3 and all("\n" not in w for w in warnings)
+    assert "skipped:" in r.summary()
+
+
+def test_corrupted_update_keeps_last_good_version(tmp_path, docs_copy, embedder):
+    index_dir = tmp_path / "idx"
+    (docs_copy / "ferry.txt").write_text(EXTRA, encoding="utf-8")
+    update_index(docs_copy, index_dir, embedder=embedder, show_progress=False)
+    (docs_copy / "ferry.txt").write_bytes(b"\xff\xfe\x00\x00" + bytes(range(256)) * 4)
+    r = update_index(docs_copy, index_dir, embedder=embedder, show_progress=False, warn=lambda m: None)
+    assert r.skipped and not r.removed
+    keys = [d.key for d in CorpusIndex.open(index_dir).documents]
+    assert "ferry.txt" in keys
+
+
+def test_missing_index_is_a_clear_error(tmp_path):
+    with pytest.raises(IndexNotFound, match="qa index"):
+        CorpusIndex.open(tmp_path / "nothing")
+
+
+def _wait_for(predicate, timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.005)
+    return False
+
+
+@pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGINT])
+def test_killed_mid_write_leaves_previous_index_loadable(tmp_path, docs_copy, embedder, sig):
+    index_dir = tmp_path / "idx"
+    update_index(docs_copy, index_dir, embedder=embedder, show_progress=False)
+    before = CorpusIndex.open(index_dir)
+    # enough new text that embedding and writing take a while
+    for i in range(12):
+        (docs_copy / f"extra{i}.txt").write_text((EXTRA + f" Note {i}. ") * 30, encoding="utf-8")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "qa", "index", str(docs_copy), "--index-dir", str(index_dir), "--quiet"],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    staged = _wait_for(lambda: any(index_dir.glob(".staging-*")), timeout=120)
+    assert staged, "the update never started writing"
+    proc.send_signal(sig)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode != 0
+    if sig == signal.SIGINT:
+        assert b"Traceback" not in err and b"interrupted" in err
+        assert not any(index_dir.glob(".staging-*"))  # Ctrl-C cleans up after itself
+    after = CorpusIndex.open(index_dir)
+    assert after.path == before.path
+    assert [d.key for d in after.documents] == ["000_5c5733213d75056c.txt"]
+    # and the next run completes the update
+    r = update_index(docs_copy, index_dir, embedder=embedder, show_progress=False)
+    assert len(r.added) == 12
+    assert not any(index_dir.glob(".staging-*"))
+    manifest = json.loads((CorpusIndex.open(index_dir).path / "manifest.json").read_text())
+    assert len(manifest["documents"]) == 13
