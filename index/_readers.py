@@ -26,10 +26,15 @@ class ParsedDocument:
     pages: list[tuple[int, int, int]] = field(default_factory=list)
 
     def page_at(self, offset: int) -> int | None:
-        for start, end, number in self.pages:
-            if start <= offset < end:
-                return number
-        return None
+        return page_at(self.pages, offset)
+
+
+def page_at(pages: list[tuple[int, int, int]], offset: int) -> int | None:
+    """The 1-based page holding character ``offset``, or None when pages are unknown."""
+    for start, end, number in pages:
+        if start <= offset < end:
+            return number
+    return None
 
 
 def content_hash(data: bytes) -> str:
@@ -39,11 +44,10 @@ def content_hash(data: bytes) -> str:
 def _decode(data: bytes) -> str:
     if b"\x00" in data[:8192]:
         raise BadDocument("binary content (NUL bytes), not text")
-    for encoding in ("utf-8-sig",):
-        try:
-            return data.decode(encoding)
-        except UnicodeDecodeError:
-            pass
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        pass
     try:
         text = data.decode("utf-16") if data[:2] in (b"\xff\xfe", b"\xfe\xff") else None
     except UnicodeDecodeError:

@@ -36,7 +36,15 @@ import numpy as np
 from ._chunking import chunk_document
 from ._embed import DEFAULT_EMBED_MODEL, Embedder
 from ._lexical import LexicalIndex
-from ._readers import BadDocument, ParsedDocument, content_hash, iter_files, parse_document, read_bytes
+from ._readers import (
+    BadDocument,
+    ParsedDocument,
+    content_hash,
+    iter_files,
+    page_at,
+    parse_document,
+    read_bytes,
+)
 
 FORMAT_VERSION = 1
 DEFAULT_CHUNK_SIZE = 200
@@ -183,10 +191,7 @@ class DocumentRecord:
     pages: list[tuple[int, int, int]]
 
     def page_at(self, offset: int) -> int | None:
-        for start, end, number in self.pages:
-            if start <= offset < end:
-                return number
-        return None
+        return page_at(self.pages, offset)
 
 
 class CorpusIndex:
