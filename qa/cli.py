@@ -142,8 +142,6 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_USER_ERROR
     if getattr(args, "top_k", 1) is not None and getattr(args, "top_k", 1) < 1:
         return _fail("--top-k must be at least 1")
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
     try:
         return int(args.func(args) or 0)
     except KeyboardInterrupt:
