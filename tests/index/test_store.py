@@ -182,3 +182,18 @@ def test_killed_mid_write_leaves_previous_index_loadable(tmp_path, docs_copy, em
     assert not any(index_dir.glob(".staging-*"))
     manifest = json.loads((CorpusIndex.open(index_dir).path / "manifest.json").read_text())
     assert len(manifest["documents"]) == 13
+
+
+def test_removing_the_last_document_leaves_an_empty_answerable_index(tmp_path, docs_copy, embedder):
+    from qa import Assistant
+
+    index_dir = tmp_path / "idx"
+    update_index(docs_copy, index_dir, embedder=embedder, show_progress=False)
+    for path in docs_copy.iterdir():
+        path.unlink()
+    report = update_index(docs_copy, index_dir, embedder=embedder, show_progress=False)
+    assert len(report.removed) == 1 and report.n_documents == 0 and report.n_chunks == 0
+    idx = CorpusIndex.open(index_dir)
+    assert idx.documents == [] and idx.lexical.n_docs == 0 and idx.lexical.search("Gabala", 5) == []
+    answer = Assistant(index_dir, embedder=embedder).answer("Where was the 12th OTS Summit held?")
+    assert answer.abstained and answer.retrieved == []
