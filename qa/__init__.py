@@ -15,26 +15,34 @@ from typing import TYPE_CHECKING, Any
 _EXPORTS = {
     "ABSTAIN_TEXT": "._generators",
     "DEFAULT_TOP_K": "._assistant",
+    "GENERATOR_NAMES": "._generators",
+    "SUPPORTED_SUFFIXES": "index",
     "Answer": "._types",
     "Assistant": "._assistant",
+    "BadDocument": "index",
     "Citation": "._types",
+    "Embedder": "index",
     "ExtractiveGenerator": "._generators",
     "ExtractiveSettings": "._extractive",
     "Generator": "._generators",
+    "IndexError_": "index",
     "QAError": "._assistant",
     "RetrievedChunk": "._types",
     "Turn": "._types",
     "answer": "._assistant",
     "get_generator": "._generators",
     "index_documents": "._assistant",
+    "parse_document": "index",
 }
 
 __all__ = sorted(_EXPORTS)
 
 if TYPE_CHECKING:
+    from index import SUPPORTED_SUFFIXES, BadDocument, Embedder, IndexError_, parse_document
+
     from ._assistant import DEFAULT_TOP_K, Assistant, QAError, answer, index_documents
     from ._extractive import ExtractiveSettings
-    from ._generators import ABSTAIN_TEXT, ExtractiveGenerator, Generator, get_generator
+    from ._generators import ABSTAIN_TEXT, GENERATOR_NAMES, ExtractiveGenerator, Generator, get_generator
     from ._types import Answer, Citation, RetrievedChunk, Turn
 
 
