@@ -10,7 +10,7 @@ export GRADIO_ANALYTICS_ENABLED := False
 # pip's local mirrors print a warning per package they do not hold; they are noise.
 PIP_FILTER := { grep -v "is ignored: it is neither a file nor a directory" || true; }
 
-.PHONY: setup run test lint bench clean
+.PHONY: setup run test lint bench clean chromium
 
 setup: $(STAMP)
 
@@ -21,11 +21,18 @@ $(STAMP): pyproject.toml
 	@! $(PY) -m pip list 2>/dev/null | grep -qi '^nvidia-' || { echo "error: CUDA packages were pulled in"; exit 1; }
 	@touch $(STAMP)
 
+# `qa serve` indexes seeds/ incrementally before serving http://127.0.0.1:7860.
 run: $(STAMP)
-	$(VENV)/bin/qa index seeds/
-	$(VENV)/bin/qa chat
+	$(VENV)/bin/qa serve --docs seeds/
 
-test: $(STAMP)
+# The browser tests drive Debian's chromium; install it once when missing (needs root).
+chromium:
+	@command -v chromium >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium; \
+	  else echo "warning: chromium is missing and only root can install it; the browser tests will fail" \
+	    "until someone runs: sudo apt-get install -y chromium"; fi; }
+
+test: $(STAMP) chromium
 	$(PY) -m pytest
 
 lint: $(STAMP)
