@@ -31,17 +31,17 @@ def safe_filename(name: str) -> str:
     ('passwd.txt', 'My report.PDF')
     """
     base = re.split(r"[\\/]", name.replace("\x00", ""))[-1]
-    base = re.sub(r"[^\w.\- ()]+", "_", base).strip(" .")  # leading dots would hide the file
-    base = re.sub(r"_+", "_", base)
+    base = re.sub(r"_+", "_", re.sub(r"[^\w.\- ()]+", "_", base)).strip()
     stem, dot, suffix = base.rpartition(".")
     if not dot:
         stem, suffix = base, ""
-    if len(base) > _MAX_NAME:
-        keep = _MAX_NAME - len(suffix) - 1
-        base = f"{stem[:keep]}.{suffix}" if suffix else base[:_MAX_NAME]
-    if not stem.strip("_ ") or base in {".", ".."}:
-        base = f"document.{suffix}" if suffix else "document"
-    return base
+    if len(suffix) > 16:  # not a file type: keep it in the name
+        stem, suffix = f"{stem}_{suffix}", ""
+    stem = stem.strip(" .")  # a leading dot would hide the file from the indexer
+    if not stem.strip("_ "):
+        stem = "document"
+    stem = stem[: _MAX_NAME - len(suffix) - 1]
+    return f"{stem}.{suffix}" if suffix else stem
 
 
 def human_size(n_bytes: int) -> str:
