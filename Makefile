@@ -10,7 +10,7 @@ export GRADIO_ANALYTICS_ENABLED := False
 # pip's local mirrors print a warning per package they do not hold; they are noise.
 PIP_FILTER := { grep -v "is ignored: it is neither a file nor a directory" || true; }
 
-.PHONY: setup run test lint bench clean chromium
+.PHONY: setup run test lint bench bench-load clean chromium
 
 setup: $(STAMP)
 
@@ -40,6 +40,9 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) -m eval.bench_core
+
+bench-load: $(STAMP)
+	$(PY) -m ui.bench_load
 
 clean:
 	rm -rf .qa .pytest_cache

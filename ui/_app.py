@@ -119,19 +119,21 @@ class ChatTurn:
     notice: str = ""  # a problem shown instead of an answer
 
 
-def stream_text(text: str, delay: float, max_seconds: float = 1.0) -> Iterator[str]:
-    """The answer so far, a word at a time.
+def stream_text(text: str, delay: float, max_seconds: float = 1.0, max_steps: int = 24) -> Iterator[str]:
+    """The answer so far, a few words at a time (``delay`` seconds per word, at most ``max_seconds``).
 
     The extractive generator returns whole answers; an LLM backend will hand its token
-    stream to the same loop instead.
+    stream to the same loop instead. Steps are bounded because each one re-sends the chat.
     """
     words = re.findall(r"\S+\s*", text)
-    pause = min(delay, max_seconds / len(words)) if words else 0.0
-    shown = ""
-    for word in words:
-        shown += word
-        yield shown.rstrip()
-        if pause:
+    if not words:
+        return
+    per_step = -(-len(words) // max_steps)  # ceil
+    steps = -(-len(words) // per_step)
+    pause = min(delay * per_step, max_seconds / steps)
+    for i in range(per_step, len(words) + per_step, per_step):
+        yield "".join(words[:i]).rstrip()
+        if pause and i < len(words):
             time.sleep(pause)
 
 
