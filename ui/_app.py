@@ -1,11 +1,13 @@
 """The Gradio app: chat with streamed, cited answers, a sources panel, and a Documents tab.
 
-State that belongs to one browser session (the conversation, the selected answer) lives
+State that belongs to one browser session (its conversation) lives
 in ``gr.State``; the models, the index and the docs folder are shared by all sessions.
 """
 
 from __future__ import annotations
 
+import contextlib
+import copy
 import logging
 import os
 import re
@@ -117,6 +119,45 @@ class ChatTurn:
     answer: Answer | None = None
     partial: str | None = None  # the text shown so far while streaming
     notice: str = ""  # a problem shown instead of an answer
+
+
+class Conversation:
+    """One browser session's chat. Handlers change it in place, never replace it, so two
+    events of the same session (an example click and an Enter) see the same turns.
+
+    A plain class, not a dataclass: Gradio serialises dataclass values into the page config.
+    """
+
+    def __init__(self, turns: list[ChatTurn] | None = None, epoch: int = 0, shown: int | None = None):
+        self.turns: list[ChatTurn] = turns if turns is not None else []
+        self.epoch = epoch  # bumped by "New chat", so a stream that started before it stops
+        self.shown = shown  # the turn whose sources the panel shows
+        self.lock = threading.Lock()
+
+    def __deepcopy__(self, memo: dict) -> Conversation:
+        """gr.State copies its initial value per session; each copy gets its own lock."""
+        return Conversation(copy.deepcopy(self.turns, memo), self.epoch, self.shown)
+
+    @contextlib.contextmanager
+    def one_question_at_a_time(self, timeout: float = 300.0) -> Iterator[None]:
+        """A question asked while another streams waits, then sees it in its history.
+
+        Without this, two events of one session (an example click, then Enter) would
+        interleave, and the browser keeps only the newer event's updates.
+        """
+        got = self.lock.acquire(timeout=timeout)
+        try:
+            yield
+        finally:
+            if got:
+                self.lock.release()
+
+    def sources(self) -> str:
+        """The sources panel for the shown turn; any event of the session may render it."""
+        t = self.shown
+        if t is None or not 0 <= t < len(self.turns) or self.turns[t].answer is None:
+            return R.EMPTY_SOURCES
+        return R.sources_html(self.turns[t].answer, t)
 
 
 def stream_text(text: str, delay: float, max_seconds: float = 1.0, max_steps: int = 24) -> Iterator[str]:
@@ -255,12 +296,15 @@ def build_blocks(service: ChatService) -> gr.Blocks:
     """Lay out the page and wire its events; every event has an ``api_name`` for clients."""
     from qa import GENERATOR_NAMES, QAError, Turn
 
-    def ask(question: str, top_k: float, generator: str, turns: list[ChatTurn] | None, selected: Any):
-        turns = list(turns or [])
+    def ask(question: str, top_k: float, generator: str, conv: Conversation):
+        with conv.one_question_at_a_time():
+            yield from answer_turn(question, top_k, generator, conv)
+
+    def answer_turn(question: str, top_k: float, generator: str, conv: Conversation):
         q = (question or "").strip()
         if not q:
             msg = "Type a question about your documents first."
-            yield question, chat_messages(turns), gr.skip(), R.notice_html(msg), turns, selected
+            yield question, chat_messages(conv.turns), gr.skip(), R.notice_html(msg)
             return
         if service.n_documents() == 0:
             msg = (
@@ -268,44 +312,64 @@ def build_blocks(service: ChatService) -> gr.Blocks:
                 if service.library.busy
                 else "No documents are indexed yet. Add some in the Documents tab, then ask again."
             )
-            turns.append(ChatTurn(q, notice=msg))
-            yield "", chat_messages(turns), R.EMPTY_SOURCES, R.notice_html(msg), turns, None
+            conv.turns.append(ChatTurn(q, notice=msg))
+            yield "", chat_messages(conv.turns), R.EMPTY_SOURCES, R.notice_html(msg)
             return
+        epoch = conv.epoch
+        history = [Turn(question=x.question, answer=x.answer.text) for x in conv.turns if x.answer]
         turn = ChatTurn(q)
-        turns.append(turn)
-        t = len(turns) - 1
-        yield "", chat_messages(turns), gr.skip(), "", turns, None
-        history = [Turn(question=x.question, answer=x.answer.text) for x in turns[:-1] if x.answer]
+        conv.turns.append(turn)
+        t = len(conv.turns) - 1
+        yield "", chat_messages(conv.turns), gr.skip(), ""
+        keep = gr.skip()  # the box was cleared once; the user may be typing the next question
         try:
             answer = service.answer(q, history, top_k, generator)
         except (QAError, ValueError) as exc:
             turn.notice = f"Could not answer: {exc}"
-            yield "", chat_messages(turns), gr.skip(), R.notice_html(turn.notice), turns, None
-            return
         except Exception:  # a bug must not show a traceback to the user; the log has it
             log.exception("answering %r failed", q)
             turn.notice = "Something went wrong while answering; the server log has the details."
-            yield "", chat_messages(turns), gr.skip(), R.notice_html(turn.notice), turns, None
+        if turn.notice:
+            if conv.epoch == epoch:
+                yield keep, chat_messages(conv.turns), gr.skip(), R.notice_html(turn.notice)
             return
-        sources = R.sources_html(answer, t)
         turn.answer = answer
+        conv.shown = t  # the newest answer's sources, until the user picks another answer
+        sent = None
+
+        def sources_update() -> Any:
+            # The panel follows the conversation, not this event: another event of the
+            # session (or a click on an older answer) may have changed what it shows.
+            nonlocal sent
+            html = conv.sources()
+            if html == sent:
+                return gr.skip()
+            sent = html
+            return html
+
         if not answer.abstained:
             for partial in stream_text(answer.text, service.stream_delay):
+                if conv.epoch != epoch:  # "New chat" was pressed meanwhile
+                    return
                 turn.partial = partial
-                yield "", chat_messages(turns), sources, "", turns, None
+                yield keep, chat_messages(conv.turns), sources_update(), ""
         turn.partial = None
-        yield "", chat_messages(turns), sources, "", turns, None
+        if conv.epoch == epoch:  # the last step carries every value, for API clients
+            yield keep, chat_messages(conv.turns), conv.sources(), ""
 
-    def select_answer(turns: list[ChatTurn] | None, evt: gr.SelectData):
+    def select_answer(conv: Conversation, evt: gr.SelectData):
         index = evt.index[0] if isinstance(evt.index, (list, tuple)) else evt.index
         t = int(index) // 2
-        turns = turns or []
-        if 0 <= t < len(turns) and turns[t].answer is not None:
-            return R.sources_html(turns[t].answer, t), t
-        return gr.skip(), gr.skip()
+        if 0 <= t < len(conv.turns) and conv.turns[t].answer is not None:
+            conv.shown = t
+            return conv.sources()
+        return gr.skip()
 
-    def new_chat():
-        return "", [], R.EMPTY_SOURCES, "", [], None
+    def new_chat(conv: Conversation):
+        conv.turns.clear()
+        conv.epoch += 1
+        conv.shown = None
+        return "", [], R.EMPTY_SOURCES, ""
 
     def docs_outputs() -> tuple[Any, Any]:
         table = service.documents_table()
@@ -333,8 +397,7 @@ def build_blocks(service: ChatService) -> gr.Blocks:
     mb = service.library.max_upload_mb
     kinds = ".txt .md .html .pdf .docx"
     with gr.Blocks(title="qa — answers with sources", analytics_enabled=False) as demo:
-        turns = gr.State([])
-        selected = gr.State(None)
+        conv = gr.State(Conversation())  # per browser session; handlers change it in place
         gr.Markdown(
             "## Ask your documents\nEvery answer quotes its sources; click **[n]** to see the passage."
         )
@@ -407,19 +470,20 @@ def build_blocks(service: ChatService) -> gr.Blocks:
 
         ask_io = {
             "fn": ask,
-            "inputs": [question, top_k, generator, turns, selected],
-            "outputs": [question, chatbot, sources, notice, turns, selected],
+            "inputs": [question, top_k, generator, conv],
+            "outputs": [question, chatbot, sources, notice],
             "concurrency_limit": ASK_CONCURRENCY,
         }
-        ask_btn.click(**ask_io, api_name="ask")
-        question.submit(**ask_io, api_visibility="private")
+        # A question asked while the previous answer streams waits for it, so a session's
+        # history stays in order ("always_last": the box keeps what the user typed).
+        gr.on([ask_btn.click, question.submit], **ask_io, api_name="ask", trigger_mode="always_last")
         chatbot.example_select(_example_text, None, question, api_visibility="private").then(
             **ask_io, api_visibility="private"
         )
-        chatbot.select(select_answer, [turns], [sources, selected], api_visibility="private")
-        chat_reset = [question, chatbot, sources, notice, turns, selected]
-        new_btn.click(new_chat, None, chat_reset, api_name="new_chat")
-        chatbot.clear(new_chat, None, chat_reset, api_visibility="private")  # its own trash button
+        chatbot.select(select_answer, [conv], [sources], api_visibility="private")
+        chat_reset = [question, chatbot, sources, notice]
+        new_btn.click(new_chat, [conv], chat_reset, api_name="new_chat")
+        chatbot.clear(new_chat, [conv], chat_reset, api_visibility="private")  # its own trash button
 
         docs_out = [status, table, to_remove, files]
         files.upload(add_documents, files, docs_out, api_name="add_documents", concurrency_id="index")

@@ -113,11 +113,23 @@ def test_click_on_citation_shows_the_highlighted_passage(page, server, tmp_path)
     assert not foreign - {None}, f"the page fetched from the internet: {sorted(foreign)}"
 
 
-def test_abstention_and_new_chat_in_the_page(page):
+def test_example_question_then_abstention_then_new_chat(page, server, monkeypatch):
+    # a first-time user clicks an example, then asks the next question while it streams
+    monkeypatch.setattr(server.service, "stream_delay", 0.05)  # about a second of streaming
+    page.get_by_text("Where was the 12th OTS Summit held?").click()
+    page.wait_for_selector("#qa-chat .bot")
     page.fill("#qa-question textarea", "What is the recipe for plov?")
-    page.click("#qa-ask")
+    page.press("#qa-question textarea", "Enter")
     page.wait_for_selector("#qa-chat .qa-abstain")
-    assert "do not say" in page.locator("#qa-chat .qa-abstain").inner_text()
+    page.wait_for_function("() => document.querySelectorAll('#qa-chat .bot').length === 2")
+    page.wait_for_function(
+        "() => document.querySelector('#qa-sources').innerText.includes('Sources for answer 2')"
+    )
+    bots = page.locator("#qa-chat .bot")
+    assert "Gabala" in bots.nth(0).inner_text()
+    assert "do not say" in bots.nth(1).locator(".qa-abstain").inner_text()
+    assert "No passage supports an answer" in page.locator("#qa-sources").inner_text()
+
     page.click("#qa-new")
     page.wait_for_selector("#qa-chat .qa-abstain", state="detached")
     assert "appear here" in page.locator("#qa-sources").inner_text()
