@@ -163,6 +163,31 @@ def test_upload_is_indexed_while_questions_keep_working_then_removed(server, tmp
     assert "ports report.txt" not in sources
 
 
+def test_pdf_upload_cites_its_page(server, tmp_path):
+    from fpdf import FPDF
+
+    pdf = FPDF()
+    pdf.set_font("Helvetica", size=12)
+    for text in (
+        "Harbour annual review. The harbour opened a new grain terminal in spring.",
+        "The Baltic dredger Marlin removed 12,500 cubic metres of silt from the north basin in 2025.",
+    ):
+        pdf.add_page()
+        pdf.multi_cell(0, 8, text)
+    pdf.set_title("Harbour review")
+    path = tmp_path / "harbour.pdf"
+    pdf.output(str(path))
+    client = server.client()
+    status, *_ = _upload(client, path)
+    assert "added harbour.pdf" in status
+    try:
+        _, chat, sources, _ = ask(client, "How much silt did the dredger Marlin remove from the north basin?")
+        assert "12,500 cubic metres" in reply_text(chat)
+        assert "Harbour review" in sources and "harbour.pdf" in sources and "page 2" in sources
+    finally:
+        client.predict("harbour.pdf", api_name="/remove_document")
+
+
 def test_removing_an_unknown_document_is_a_message(server):
     status, _, _, _ = server.client().predict("../../etc/passwd", api_name="/remove_document")
     assert "no indexed document named ../../etc/passwd" in status
