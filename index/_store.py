@@ -254,6 +254,20 @@ class CorpusIndex:
         a, b = int(self._sent_ptr[i]), int(self._sent_ptr[i + 1])
         return self.sentences[a:b], self.sentence_vecs[a:b]
 
+    def span_sentences(self, doc: int, start: int, end: int) -> tuple[np.ndarray, np.ndarray]:
+        """Stored sentences of document ``doc`` lying inside ``[start, end)``, each once.
+
+        For passages cut by someone else's chunker (the llama-index baseline in eval).
+        """
+        if not len(self.sentences):
+            return self.sentences, self.sentence_vecs
+        rows = self.sentences
+        mask = (self.chunks[rows[:, 0], 0] == doc) & (rows[:, 1] >= start) & (rows[:, 2] <= end)
+        idx = np.flatnonzero(mask)
+        _, first = np.unique(rows[idx, 1], return_index=True)
+        idx = idx[np.sort(first)]
+        return rows[idx], self.sentence_vecs[idx]
+
     def chunk_vectors(self) -> np.ndarray:
         client = self.vector_store.client
         return client.reconstruct_n(0, client.ntotal) if client.ntotal else np.zeros((0, 0))
@@ -402,7 +416,7 @@ def update_index(
         staging = index_dir / f".staging-{secrets.token_hex(4)}"
         staging.mkdir(parents=True)
         try:
-            embedder = embedder or Embedder(config.embed_model, config.batch_size)
+            embedder = embedder or Embedder.shared(config.embed_model)
             builds = _chunk_new(plan, config, embedder)
             _embed_new(builds, embedder, config, show_progress, progress)
             _write_generation(staging, plan, builds, previous, config, root, embedder)

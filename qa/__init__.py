@@ -18,6 +18,12 @@ _EXPORTS = {
     "Answer": "._types",
     "Assistant": "._assistant",
     "Citation": "._types",
+    "CorpusIndex": "index",
+    "Embedder": "index",
+    "Hit": "._retrieval",
+    "HybridRetriever": "._retrieval",
+    "IndexError_": "index",
+    "Retriever": "._retrieval",
     "ExtractiveGenerator": "._generators",
     "ExtractiveSettings": "._extractive",
     "Generator": "._generators",
@@ -32,9 +38,12 @@ _EXPORTS = {
 __all__ = sorted(_EXPORTS)
 
 if TYPE_CHECKING:
+    from index import CorpusIndex, Embedder, IndexError_
+
     from ._assistant import DEFAULT_TOP_K, Assistant, QAError, answer, index_documents
     from ._extractive import ExtractiveSettings
     from ._generators import ABSTAIN_TEXT, ExtractiveGenerator, Generator, get_generator
+    from ._retrieval import Hit, HybridRetriever, Retriever
     from ._types import Answer, Citation, RetrievedChunk, Turn
 
 

@@ -131,7 +131,19 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--top-k", type=int, default=5, help="passages to retrieve (default 5)")
         p.add_argument("--json", action="store_true", help="print the Answer as JSON")
         p.set_defaults(func=func)
+    _add_plugins(sub)
     return parser
+
+
+def _add_plugins(sub: argparse._SubParsersAction) -> None:
+    """Subcommands of the stages above qa (``qa eval``, ``qa serve``), found by entry point."""
+    from importlib.metadata import entry_points
+
+    for ep in sorted(entry_points(group="qa.commands"), key=lambda e: e.name):
+        try:
+            ep.load()(sub)
+        except Exception as exc:  # a broken plugin must not take qa down with it
+            print(f"qa: warning: command {ep.name!r} unavailable ({exc})", file=sys.stderr)
 
 
 def main(argv: list[str] | None = None) -> int:
