@@ -85,13 +85,19 @@ def cmd_eval(args: argparse.Namespace) -> int:
         return _fail(f"--docs {docs}: no such folder")
     index_dir = Path(args.index_dir) if args.index_dir else workdir / "index"
 
-    from qa import Assistant, IndexError_, index_documents
+    from qa import Assistant, IndexError_, IndexMismatch, index_documents
 
     from . import evaluate
     from ._report import summary_table, write_reports
 
     try:
-        report = index_documents(docs, index_dir, show_progress=not args.quiet)
+        try:
+            report = index_documents(docs, index_dir, show_progress=not args.quiet)
+        except IndexMismatch:
+            if args.index_dir:  # the user's own index: theirs to rebuild
+                raise
+            # our private eval index, built by another version: rebuild it
+            report = index_documents(docs, index_dir, show_progress=not args.quiet, rebuild=True)
     except IndexError_ as exc:
         return _fail(str(exc))
     print(report.summary(), file=sys.stderr)

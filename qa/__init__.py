@@ -23,6 +23,7 @@ _EXPORTS = {
     "Hit": "._retrieval",
     "HybridRetriever": "._retrieval",
     "IndexError_": "index",
+    "IndexMismatch": "index",
     "Retriever": "._retrieval",
     "ExtractiveGenerator": "._generators",
     "ExtractiveSettings": "._extractive",
@@ -38,7 +39,7 @@ _EXPORTS = {
 __all__ = sorted(_EXPORTS)
 
 if TYPE_CHECKING:
-    from index import CorpusIndex, Embedder, IndexError_
+    from index import CorpusIndex, Embedder, IndexError_, IndexMismatch
 
     from ._assistant import DEFAULT_TOP_K, Assistant, QAError, answer, index_documents
     from ._extractive import ExtractiveSettings
