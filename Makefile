@@ -10,7 +10,7 @@ export GRADIO_ANALYTICS_ENABLED := False
 # pip's local mirrors print a warning per package they do not hold; they are noise.
 PIP_FILTER := { grep -v "is ignored: it is neither a file nor a directory" || true; }
 
-.PHONY: setup run test lint bench bench-load clean chromium
+.PHONY: setup run test lint bench bench-load eval clean chromium
 
 setup: $(STAMP)
 
@@ -37,6 +37,11 @@ test: $(STAMP) chromium
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check qa index ui eval tests
+
+# Gold-set reports for the seed article and the public ClapNQ half (see eval/RESULTS.md).
+eval: $(STAMP)
+	$(VENV)/bin/qa eval eval/gold/seed.jsonl --docs seeds --baseline llamaindex --out qa-eval/seed
+	$(VENV)/bin/qa eval ../shared/data/clapnq/*.jsonl --baseline llamaindex --out qa-eval/clapnq
 
 bench: $(STAMP)
 	$(PY) -m eval.bench_core

@@ -62,6 +62,10 @@ def _normalise(matrix: np.ndarray) -> np.ndarray:
     return (matrix / norms).astype(np.float32)
 
 
+_SHARED: dict[str, Embedder] = {}
+_SHARED_LOCK = threading.Lock()
+
+
 class Embedder:
     """Lazy wrapper around llama-index's ``HuggingFaceEmbedding``.
 
@@ -76,6 +80,15 @@ class Embedder:
         self._llama: BaseEmbedding | None = None
         self._lock = threading.Lock()
         self._tokenizer: Any = None
+
+    @classmethod
+    def shared(cls, model: str = DEFAULT_EMBED_MODEL) -> Embedder:
+        """One loaded model per process: loading takes seconds, and every Assistant needs one."""
+        with _SHARED_LOCK:
+            emb = _SHARED.get(model)
+            if emb is None:
+                emb = _SHARED[model] = cls(model)
+            return emb
 
     def warm_up(self) -> BaseEmbedding:
         if self._llama is None:

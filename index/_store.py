@@ -22,6 +22,7 @@ import contextlib
 import fcntl
 import json
 import os
+import re
 import secrets
 import shutil
 import sys
@@ -46,7 +47,7 @@ from ._readers import (
     read_bytes,
 )
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: chunks are embedded and BM25-indexed with their document's title
 DEFAULT_CHUNK_SIZE = 200
 DEFAULT_CHUNK_OVERLAP = 40
 VECTOR_FILE = "default__vector_store.json"
@@ -254,6 +255,20 @@ class CorpusIndex:
         a, b = int(self._sent_ptr[i]), int(self._sent_ptr[i + 1])
         return self.sentences[a:b], self.sentence_vecs[a:b]
 
+    def span_sentences(self, doc: int, start: int, end: int) -> tuple[np.ndarray, np.ndarray]:
+        """Stored sentences of document ``doc`` lying inside ``[start, end)``, each once.
+
+        For passages cut by someone else's chunker (the llama-index baseline in eval).
+        """
+        if not len(self.sentences):
+            return self.sentences, self.sentence_vecs
+        rows = self.sentences
+        mask = (self.chunks[rows[:, 0], 0] == doc) & (rows[:, 1] >= start) & (rows[:, 2] <= end)
+        idx = np.flatnonzero(mask)
+        _, first = np.unique(rows[idx, 1], return_index=True)
+        idx = idx[np.sort(first)]
+        return rows[idx], self.sentence_vecs[idx]
+
     def chunk_vectors(self) -> np.ndarray:
         client = self.vector_store.client
         return client.reconstruct_n(0, client.ntotal) if client.ntotal else np.zeros((0, 0))
@@ -317,7 +332,26 @@ def _warn(message: str) -> None:
     print(f"warning: {message}", file=sys.stderr, flush=True)
 
 
+def chunk_context(title: str, text: str, start: int) -> str:
+    """What a chunk is embedded and BM25-indexed with: its document's title, unless already in it.
+
+    A passage's subject is often named only in the title ("Cast" under "Doctor Who (series
+    11)"); without it a chunk cannot match questions that name the subject.
+    """
+    title = title.strip()
+    if not re.search(r"[^\W\d_]{3,}", title):  # "000_5c57..." names a file, not a subject
+        return ""
+    if title in text[max(0, start - 1) : start + len(title) + 3]:
+        return ""
+    return title + "\n"
+
+
 def _check_compatible(manifest: dict[str, Any], config: IndexConfig, root: Path, index_dir: Path) -> None:
+    if manifest.get("format_version") != FORMAT_VERSION:
+        raise IndexMismatch(
+            f"index at {index_dir} has format {manifest.get('format_version')}, this version writes "
+            f"{FORMAT_VERSION}; re-run with --rebuild to re-embed everything"
+        )
     wanted = {
         "embed_model": config.embed_model,
         "chunk_size": config.chunk_size,
@@ -402,7 +436,7 @@ def update_index(
         staging = index_dir / f".staging-{secrets.token_hex(4)}"
         staging.mkdir(parents=True)
         try:
-            embedder = embedder or Embedder(config.embed_model, config.batch_size)
+            embedder = embedder or Embedder.shared(config.embed_model)
             builds = _chunk_new(plan, config, embedder)
             _embed_new(builds, embedder, config, show_progress, progress)
             _write_generation(staging, plan, builds, previous, config, root, embedder)
@@ -467,8 +501,10 @@ def _embed_new(
             texts, spans = [], []
             for b, ci in batch:
                 s, e = b.chunks[ci]
-                texts.append(b.text[s:e])
-                spans.append([(ss - s, se - s) for c, ss, se in b.sentences if c == ci])
+                prefix = chunk_context(b.title, b.text, s)
+                texts.append(prefix + b.text[s:e])
+                off = len(prefix) - s
+                spans.append([(ss + off, se + off) for c, ss, se in b.sentences if c == ci])
             vecs = embedder.embed_passages(texts, spans)
             for (b, ci), cv, sv in zip(batch, vecs.chunk, vecs.sentences, strict=True):
                 chunk_out[b.key][ci] = cv
@@ -554,7 +590,11 @@ def _write_generation(
     np.save(staging / "chunks.npy", chunks_arr)
     np.save(staging / "sentences.npy", sents_arr)
     np.save(staging / "sentence_vecs.npy", svecs)
-    texts = [docs_json[int(d)]["text"][int(s) : int(e)] for d, s, e in chunks_arr]
+    texts = [
+        chunk_context(docs_json[int(d)]["title"], docs_json[int(d)]["text"], int(s))
+        + docs_json[int(d)]["text"][int(s) : int(e)]
+        for d, s, e in chunks_arr
+    ]
     LexicalIndex.build(texts).save(staging / "bm25")
     (staging / "docs.json").write_text(json.dumps(docs_json, ensure_ascii=False), encoding="utf-8")
     manifest = {

@@ -21,11 +21,16 @@ _EXPORTS = {
     "Assistant": "._assistant",
     "BadDocument": "index",
     "Citation": "._types",
+    "CorpusIndex": "index",
     "Embedder": "index",
+    "Hit": "._retrieval",
+    "HybridRetriever": "._retrieval",
+    "IndexError_": "index",
+    "IndexMismatch": "index",
+    "Retriever": "._retrieval",
     "ExtractiveGenerator": "._generators",
     "ExtractiveSettings": "._extractive",
     "Generator": "._generators",
-    "IndexError_": "index",
     "QAError": "._assistant",
     "RetrievedChunk": "._types",
     "Turn": "._types",
@@ -38,11 +43,20 @@ _EXPORTS = {
 __all__ = sorted(_EXPORTS)
 
 if TYPE_CHECKING:
-    from index import SUPPORTED_SUFFIXES, BadDocument, Embedder, IndexError_, parse_document
+    from index import (
+        SUPPORTED_SUFFIXES,
+        BadDocument,
+        CorpusIndex,
+        Embedder,
+        IndexError_,
+        IndexMismatch,
+        parse_document,
+    )
 
     from ._assistant import DEFAULT_TOP_K, Assistant, QAError, answer, index_documents
     from ._extractive import ExtractiveSettings
     from ._generators import ABSTAIN_TEXT, GENERATOR_NAMES, ExtractiveGenerator, Generator, get_generator
+    from ._retrieval import Hit, HybridRetriever, Retriever
     from ._types import Answer, Citation, RetrievedChunk, Turn
 
 

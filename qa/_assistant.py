@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from index import CorpusIndex, Embedder, default_index_dir, set_offline_env
 
 from ._followup import condense
 from ._generators import ABSTAIN_TEXT, GenerationRequest, Generator, get_generator
-from ._retrieval import HybridRetriever
+from ._retrieval import HybridRetriever, Retriever
 from ._types import Answer, Citation, RetrievedChunk, Turn
 
 DEFAULT_TOP_K = 5
@@ -36,6 +36,7 @@ class Assistant:
         top_k: int = DEFAULT_TOP_K,
         generator: str | Generator = "extractive",
         embedder: Embedder | None = None,
+        retriever: Callable[[CorpusIndex], Retriever] = HybridRetriever,
     ) -> None:
         set_offline_env()
         self.index_dir = Path(index_dir) if index_dir else default_index_dir()
@@ -43,7 +44,8 @@ class Assistant:
         self.generator = get_generator(generator)
         self._embedder = embedder
         self._index: CorpusIndex | None = None
-        self._retriever: HybridRetriever | None = None
+        self._make_retriever = retriever
+        self._retriever: Retriever | None = None
         self._lock = threading.Lock()
 
     # -- loading -----------------------------------------------------------------
@@ -63,13 +65,13 @@ class Assistant:
                         self._index = CorpusIndex.open(self.index_dir)
                     except Exception as exc:  # surfaced as one line to the user
                         raise QAError(str(exc)) from exc
-                    self._retriever = HybridRetriever(self._index)
+                    self._retriever = self._make_retriever(self._index)
         return self._index
 
     @property
     def embedder(self) -> Embedder:
         if self._embedder is None:
-            self._embedder = Embedder(self.index.embed_model)
+            self._embedder = Embedder.shared(self.index.embed_model)
         return self._embedder
 
     def warm_up(self) -> Assistant:
@@ -121,15 +123,15 @@ class Assistant:
             )
         retrieved = []
         for hit in hits:
-            start, end = index.chunk_span(hit.chunk)
+            doc = index.documents[hit.doc]
             retrieved.append(
                 RetrievedChunk(
-                    doc=index.chunk_doc(hit.chunk).key,
+                    doc=doc.key,
                     chunk_id=hit.chunk,
-                    start=start,
-                    end=end,
+                    start=hit.start,
+                    end=hit.end,
                     score=round(hit.score, 6),
-                    text=index.chunk_text(hit.chunk),
+                    text=doc.text[hit.start : hit.end],
                 )
             )
         return Answer(
@@ -137,6 +139,7 @@ class Assistant:
             text=gen.text if not gen.abstained else (gen.text or ABSTAIN_TEXT),
             abstained=gen.abstained,
             citations=citations if not gen.abstained else [],
+            confidence=gen.confidence,
             retrieved=retrieved,
             timings={k: round(v, 6) for k, v in timings.items()},
             standalone_question=standalone if standalone != question else None,

@@ -42,6 +42,7 @@ class Generation:
     text: str  # with [n] markers; spans[n-1] is marker n
     abstained: bool
     spans: list[Span] = field(default_factory=list)
+    confidence: float | None = None  # 0..1 support of the best candidate, answered or not
 
 
 class Generator(Protocol):
@@ -68,13 +69,14 @@ class ExtractiveGenerator:
             request.index, request.standalone, request.question, request.query_vec, request.hits
         )
         selection = select(scored, self.settings)
+        confidence = self.settings.confidence(selection.best_score)
         if selection.abstained:
-            return Generation(ABSTAIN_TEXT, True)
+            return Generation(ABSTAIN_TEXT, True, confidence=confidence)
         parts, spans = [], []
         for n, (cand, conf) in enumerate(selection.picks, start=1):
             parts.append(f"{cand.text} [{n}]")
             spans.append(Span(cand.doc, cand.start, cand.end, round(conf, 4)))
-        return Generation(" ".join(parts), False, spans)
+        return Generation(" ".join(parts), False, spans, confidence)
 
 
 def get_generator(name: str | Generator = "extractive") -> Generator:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 
@@ -11,11 +12,26 @@ from index import CorpusIndex
 
 @dataclass
 class Hit:
+    """A retrieved passage: one of our chunks, or any span of a stored document.
+
+    ``chunk`` is -1 for a passage another retriever cut (the llama-index baseline);
+    ``doc``/``start``/``end`` always locate it in ``index.documents``.
+    """
+
     chunk: int
     score: float  # fused score, higher is better
     dense: float  # cosine similarity, or 0.0 when dense retrieval missed it
     lexical: float  # BM25 score, or 0.0
     rank: int  # 0-based rank after fusion
+    doc: int = -1
+    start: int = 0
+    end: int = 0
+
+
+class Retriever(Protocol):
+    """What the Assistant needs from retrieval; built per loaded index generation."""
+
+    def retrieve(self, query: str, query_vec: np.ndarray, top_k: int) -> list[Hit]: ...
 
 
 class HybridRetriever:
@@ -51,6 +67,17 @@ class HybridRetriever:
             for rank, (chunk, _) in enumerate(ranked):
                 fused[chunk] = fused.get(chunk, 0.0) + 1.0 / (self.rrf_k + rank + 1)
         order = sorted(fused, key=lambda c: (-fused[c], -dense_score.get(c, 0.0)))[:top_k]
+        chunks = self.index.chunks
         return [
-            Hit(c, fused[c], dense_score.get(c, 0.0), lex_score.get(c, 0.0), r) for r, c in enumerate(order)
+            Hit(
+                c,
+                fused[c],
+                dense_score.get(c, 0.0),
+                lex_score.get(c, 0.0),
+                r,
+                int(chunks[c, 0]),
+                int(chunks[c, 1]),
+                int(chunks[c, 2]),
+            )
+            for r, c in enumerate(order)
         ]

@@ -48,6 +48,10 @@ class Answer(BaseModel):
     abstained: bool
     citations: list[Citation] = Field(default_factory=list)
     retrieved: list[RetrievedChunk] = Field(default_factory=list)
+    confidence: float | None = Field(
+        default=None,
+        description="0..1 support of the best candidate passage; below 0.5 the extractive generator abstains",
+    )
     timings: dict[str, float] = Field(default_factory=dict, description="seconds per stage")
     standalone_question: str | None = Field(
         default=None, description="the question as resolved from the history, when it differs"

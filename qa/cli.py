@@ -97,97 +97,6 @@ def cmd_chat(args: argparse.Namespace) -> int:
         history.append(Turn(question=question, answer=answer.text))
 
 
-def _serve_auth(args: argparse.Namespace) -> list[tuple[str, str]] | None:
-    """Logins from --auth-file (one user:password a line) or $QA_AUTH; ValueError if malformed."""
-    if args.auth_file:
-        try:
-            lines = Path(args.auth_file).read_text(encoding="utf-8").splitlines()
-        except OSError as exc:
-            raise ValueError(f"--auth-file {args.auth_file}: {exc.strerror or exc}") from exc
-        source = f"--auth-file {args.auth_file}"
-    elif os.environ.get("QA_AUTH"):
-        lines, source = [os.environ["QA_AUTH"]], "QA_AUTH"
-    else:
-        return None
-    logins = []
-    for line in (ln.strip() for ln in lines):
-        if not line or line.startswith("#"):
-            continue
-        user, sep, password = line.partition(":")
-        if not (sep and user.strip() and password):
-            raise ValueError(f"{source} must hold user:password (one per line in a file)")
-        logins.append((user.strip(), password))
-    if not logins:
-        raise ValueError(f"{source} holds no user:password line")
-    return logins
-
-
-def _cmd_serve(args: argparse.Namespace) -> int:
-    """Index the docs folder and serve the web chat (Gradio loads only here)."""
-    import ipaddress
-    import socket
-
-    if not 0 < args.port < 65536:
-        return _fail(f"--port must be between 1 and 65535 (got {args.port})")
-    try:
-        max_mb = float(args.max_upload_mb)
-    except ValueError:
-        return _fail(
-            f"--max-upload-mb / QA_MAX_UPLOAD_MB must be a number of megabytes (got {args.max_upload_mb!r})"
-        )
-    if not max_mb > 0:
-        return _fail(f"--max-upload-mb must be more than 0 (got {args.max_upload_mb})")
-    try:
-        auth = _serve_auth(args)
-    except ValueError as exc:
-        return _fail(str(exc))
-    try:
-        loopback = args.host == "localhost" or ipaddress.ip_address(args.host).is_loopback
-    except ValueError:
-        loopback = False
-    if not loopback and not auth:
-        print(
-            f"qa: warning: serving on {args.host}, reachable from other machines, without a login; "
-            "set QA_AUTH=user:password or --auth-file to require one",
-            file=sys.stderr,
-        )
-    docs = args.docs or os.environ.get("QA_DOCS_DIR")
-    if docs and not Path(docs).is_dir():
-        return _fail(f"--docs {docs}: no such folder")
-    try:  # fail now, not after loading the model, when the port is taken
-        socket.create_server((args.host, args.port)).close()
-    except OSError as exc:
-        reason = str(exc.strerror or exc).split(" (while")[0]
-        return _fail(f"cannot serve on {args.host}:{args.port}: {reason}")
-
-    from qa import IndexError_, QAError
-
-    try:
-        if not docs:  # the folder the index was built from, else ./docs
-            from qa import Assistant
-
-            try:
-                docs = Assistant(_index_dir(args)).index.root or "docs"
-            except QAError:
-                docs = "docs"
-        import ui
-
-        ui.serve(
-            docs,
-            _index_dir(args),
-            host=args.host,
-            port=args.port,
-            auth=auth,
-            max_upload_mb=max_mb,
-            top_k=args.top_k,
-        )
-    except (QAError, IndexError_) as exc:
-        return _fail(str(exc))
-    except OSError as exc:  # typically: the port is taken
-        return _fail(f"cannot serve on {args.host}:{args.port}: {exc}")
-    return 0
-
-
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="qa",
@@ -222,29 +131,19 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--top-k", type=int, default=5, help="passages to retrieve (default 5)")
         p.add_argument("--json", action="store_true", help="print the Answer as JSON")
         p.set_defaults(func=func)
-
-    p = sub.add_parser("serve", help="the web chat, with sources and document upload, in a browser")
-    p.add_argument(
-        "--docs",
-        help="documents folder to index and upload into (default: $QA_DOCS_DIR, "
-        "the folder the index was built from, or ./docs)",
-    )
-    add_index_dir(p)
-    p.add_argument(
-        "--host",
-        default="127.0.0.1",
-        help="address to bind (default 127.0.0.1; anything else exposes the chat to the network)",
-    )
-    p.add_argument("--port", type=int, default=7860, help="port (default 7860)")
-    p.add_argument("--auth-file", help="require a login: a file of user:password lines (else $QA_AUTH)")
-    p.add_argument(
-        "--max-upload-mb",
-        default=os.environ.get("QA_MAX_UPLOAD_MB", "20"),
-        help="largest upload per file in MB (default: $QA_MAX_UPLOAD_MB or 20)",
-    )
-    p.add_argument("--top-k", type=int, default=5, help="passages to retrieve (default 5)")
-    p.set_defaults(func=_cmd_serve)
+    _add_plugins(sub)
     return parser
+
+
+def _add_plugins(sub: argparse._SubParsersAction) -> None:
+    """Subcommands of the stages above qa (``qa eval``, ``qa serve``), found by entry point."""
+    from importlib.metadata import entry_points
+
+    for ep in sorted(entry_points(group="qa.commands"), key=lambda e: e.name):
+        try:
+            ep.load()(sub)
+        except Exception as exc:  # a broken plugin must not take qa down with it
+            print(f"qa: warning: command {ep.name!r} unavailable ({exc})", file=sys.stderr)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -21,7 +21,7 @@ SEED_FILE = SEEDS / "000_5c5733213d75056c.txt"
 def embedder():
     from index import Embedder
 
-    emb = Embedder()
+    emb = Embedder.shared()
     emb.warm_up()
     return emb
 

@@ -36,7 +36,7 @@ def _retrieval_signature(index_dir: Path, embedder, questions: list[str]):
 def test_manifest_records_model_chunking_and_hashes(seed_index):
     idx = CorpusIndex.open(seed_index)
     m = idx.manifest
-    assert m["format_version"] == 1 and m["embed_model"] == "all-MiniLM-L6-v2"
+    assert m["format_version"] == 2 and m["embed_model"] == "all-MiniLM-L6-v2"
     assert m["dim"] == 384 and m["chunk_size"] == 200 and m["chunk_overlap"] == 40
     doc = m["documents"]["000_5c5733213d75056c.txt"]
     assert len(doc["hash"]) == 64 and doc["n_chunks"] == idx.n_chunks > 1
@@ -182,6 +182,34 @@ def test_killed_mid_write_leaves_previous_index_loadable(tmp_path, docs_copy, em
     assert not any(index_dir.glob(".staging-*"))
     manifest = json.loads((CorpusIndex.open(index_dir).path / "manifest.json").read_text())
     assert len(manifest["documents"]) == 13
+
+
+def test_chunks_carry_a_meaningful_title_only():
+    from index._store import chunk_context
+
+    assert chunk_context("000_5c5733213d75056c", "Some text", 0) == ""  # a file name, not a subject
+    assert chunk_context("Doctor Who", "# Doctor Who\n\nCast list", 0) == ""  # already there
+    assert (
+        chunk_context("Doctor Who", "# Doctor Who\n\nCast list. The Doctor is played by", 24)
+        == "Doctor Who\n"
+    )
+
+
+def test_index_of_an_older_format_asks_for_rebuild(tmp_path, docs_copy, embedder):
+    import json
+
+    from index import IndexMismatch, update_index
+
+    index_dir = tmp_path / "idx"
+    update_index(docs_copy, index_dir, embedder=embedder, show_progress=False)
+    gen = index_dir / (index_dir / "CURRENT").read_text().strip()
+    manifest = json.loads((gen / "manifest.json").read_text())
+    manifest["format_version"] = 1
+    (gen / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(IndexMismatch, match="--rebuild"):
+        update_index(docs_copy, index_dir, embedder=embedder, show_progress=False)
+    report = update_index(docs_copy, index_dir, embedder=embedder, show_progress=False, rebuild=True)
+    assert len(report.added) == 1
 
 
 def test_removing_the_last_document_leaves_an_empty_answerable_index(tmp_path, docs_copy, embedder):

@@ -1,0 +1,261 @@
+"""Objective grounding metrics: string matching, ROUGE-L and set arithmetic, no model judges.
+
+Each function scores one turn so a report can show why an item failed; :func:`summarize`
+aggregates them.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from ._normalize import contains, normalize
+
+_MARKER = re.compile(r"\s*\[\d+\]")
+_ROUGE_TOKEN = re.compile(r"[a-z0-9]+")
+
+# metrics where a lower value is better: bounds on them are upper bounds
+LOWER_IS_BETTER = frozenset({"false_abstain_rate", "latency_p50_s", "latency_p95_s"})
+METRICS = (
+    "answer_accuracy",
+    "rougeL",
+    "abstain_precision",
+    "abstain_recall",
+    "abstain_f1",
+    "false_abstain_rate",
+    "retrieval_hit_at_k",
+    "mrr",
+    "citation_precision",
+    "citation_recall",
+    "latency_p50_s",
+    "latency_p95_s",
+)
+COUNTS = ("n", "n_answerable", "n_unanswerable", "k")
+
+
+def strip_markers(text: str) -> str:
+    """``"Baku [1]."`` -> ``"Baku."``: markers are not part of what was said."""
+    return _MARKER.sub("", text)
+
+
+def answer_correct(response: str, answers: Sequence[str], mode: str = "any") -> bool:
+    """Whether the response holds any (or, with ``mode="all"``, every) acceptable answer."""
+    text = strip_markers(response)
+    found = [contains(text, a) for a in answers]
+    return bool(found) and (all(found) if mode == "all" else any(found))
+
+
+def rouge_l(prediction: str, reference: str) -> float:
+    """ROUGE-L F1 over lower-cased alphanumeric tokens (``rouge-score``'s tokenizer, no stemmer)."""
+    pred = _ROUGE_TOKEN.findall(strip_markers(prediction).lower())
+    ref = _ROUGE_TOKEN.findall(reference.lower())
+    if not pred or not ref:
+        return 0.0
+    prev = [0] * (len(ref) + 1)
+    for p in pred:
+        cur = [0] * (len(ref) + 1)
+        for j, r in enumerate(ref, start=1):
+            cur[j] = prev[j - 1] + 1 if p == r else max(prev[j], cur[j - 1])
+        prev = cur
+    lcs = prev[-1]
+    if lcs == 0:
+        return 0.0
+    precision, recall = lcs / len(pred), lcs / len(ref)
+    return 2 * precision * recall / (precision + recall)
+
+
+MIN_QUOTE_CHARS = 15  # a quote shorter than this proves nothing by being inside the evidence
+
+
+def supports(quote: str, evidence: Sequence[str]) -> bool:
+    """Whether a cited span holds a piece of evidence (or is itself part of one).
+
+    Both directions count because sentence splitters differ: a gold "sentence" may be
+    two of ours, or one of ours may join two gold ones.
+    """
+    q = normalize(quote)
+    if not q:
+        return False
+    for e in evidence:
+        ev = normalize(e)
+        if not ev:
+            continue
+        if f" {ev} " in f" {q} ":
+            return True
+        if len(q) >= MIN_QUOTE_CHARS and f" {q} " in f" {ev} ":
+            return True
+    return False
+
+
+def relevant_rank(
+    retrieved: Sequence[tuple[str, str]], relevant_docs: Sequence[str], evidence: Sequence[str]
+) -> int | None:
+    """1-based rank of the first relevant passage among ``(doc, text)`` pairs, or None.
+
+    A passage is relevant when it comes from one of ``relevant_docs`` (ClapNQ: the
+    question's own passage) or, without those, when it contains a piece of evidence.
+    """
+    for rank, (doc, text) in enumerate(retrieved, start=1):
+        if relevant_docs:
+            if doc in relevant_docs:
+                return rank
+        elif any(contains(text, e) for e in evidence):
+            return rank
+    return None
+
+
+@dataclass
+class TurnResult:
+    """One asked question (a dialogue contributes one per turn) and how it scored."""
+
+    id: str
+    item_id: str
+    turn: int
+    question: str
+    answerable: bool
+    answers: list[str] = field(default_factory=list)
+    answers_mode: str = "any"
+    reference: str | None = None
+    evidence: list[str] = field(default_factory=list)
+    relevant_docs: list[str] = field(default_factory=list)
+    response: str = ""
+    abstained: bool = False
+    confidence: float | None = None
+    standalone_question: str | None = None
+    citations: list[dict[str, Any]] = field(default_factory=list)
+    retrieved: list[dict[str, Any]] = field(default_factory=list)
+    latency_s: float = 0.0
+    error: str | None = None
+    # per-item metrics (None where the metric does not apply)
+    correct: bool | None = None
+    rougeL: float | None = None
+    hit: bool | None = None
+    rank: int | None = None
+    citation_precision: float | None = None
+    citation_supported: bool | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @property
+    def failed(self) -> bool:
+        """Wrong in a way a reader of the report should look at."""
+        if self.error:
+            return True
+        if not self.answerable:
+            return not self.abstained
+        if self.abstained or self.correct is False:
+            return True
+        return self.citation_supported is False
+
+
+def score_turn(result: TurnResult) -> TurnResult:
+    """Fill the per-item metrics of ``result`` from its response, citations and retrieval."""
+    r = result
+    if r.answerable and r.answers:
+        r.correct = (not r.abstained) and answer_correct(r.response, r.answers, r.answers_mode)
+    if r.answerable and r.reference:
+        r.rougeL = 0.0 if r.abstained else rouge_l(r.response, r.reference)
+    # only answerable items have a passage that answers them; an unanswerable ClapNQ item's own
+    # passage is on topic but holds no answer, so finding it or not says nothing about retrieval
+    if r.answerable and (r.relevant_docs or r.evidence):
+        pairs = [(c["doc"], c["text"]) for c in r.retrieved]
+        r.rank = relevant_rank(pairs, r.relevant_docs, r.evidence)
+        r.hit = r.rank is not None
+    if r.answerable and r.evidence:
+        for c in r.citations:
+            c["supports"] = supports(c["quote"], r.evidence)
+        if r.citations:
+            r.citation_precision = sum(c["supports"] for c in r.citations) / len(r.citations)
+        r.citation_supported = any(c["supports"] for c in r.citations)
+    return r
+
+
+def _mean(values: Sequence[float]) -> float | None:
+    return sum(values) / len(values) if values else None
+
+
+def percentile(values: Sequence[float], q: float) -> float | None:
+    """Linear-interpolated percentile (numpy's default), without numpy."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    pos = (len(ordered) - 1) * q
+    lo, hi = math.floor(pos), math.ceil(pos)
+    return ordered[lo] + (ordered[hi] - ordered[lo]) * (pos - lo)
+
+
+def summarize(results: Sequence[TurnResult], k: int) -> dict[str, float | int | None]:
+    """The report's metrics; None where no item makes a metric meaningful."""
+    ok = [r for r in results if r.error is None]
+    answerable = [r for r in ok if r.answerable]
+    unanswerable = [r for r in ok if not r.answerable]
+    true_abstain = sum(r.abstained for r in unanswerable)
+    false_abstain = sum(r.abstained for r in answerable)
+    predicted = true_abstain + false_abstain
+    precision = true_abstain / predicted if predicted else (None if not unanswerable else 0.0)
+    recall = true_abstain / len(unanswerable) if unanswerable else None
+    if precision is None or recall is None:
+        f1 = None
+    else:
+        f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    all_citations = [c for r in answerable if r.evidence for c in r.citations]
+    ranks = [r for r in ok if r.hit is not None]
+    latencies = [r.latency_s for r in ok]
+    p50, p95 = percentile(latencies, 0.5), percentile(latencies, 0.95)
+    metrics: dict[str, float | int | None] = {
+        "answer_accuracy": _mean([float(r.correct) for r in answerable if r.correct is not None]),
+        "rougeL": _mean([r.rougeL for r in answerable if r.rougeL is not None]),
+        "abstain_precision": precision,
+        "abstain_recall": recall,
+        "abstain_f1": f1,
+        "false_abstain_rate": false_abstain / len(answerable) if answerable else None,
+        "retrieval_hit_at_k": _mean([float(r.hit) for r in ranks]),
+        "mrr": _mean([1.0 / r.rank if r.rank else 0.0 for r in ranks]),
+        "citation_precision": _mean([float(c["supports"]) for c in all_citations]) if all_citations else None,
+        "citation_recall": _mean(
+            [float(r.citation_supported) for r in answerable if r.citation_supported is not None]
+        ),
+        "latency_p50_s": p50,
+        "latency_p95_s": p95,
+        "n": len(results),
+        "n_answerable": sum(r.answerable for r in results),
+        "n_unanswerable": sum(not r.answerable for r in results),
+        "n_errors": len(results) - len(ok),
+        "k": k,
+    }
+    return {name: (round(v, 4) if isinstance(v, float) else v) for name, v in metrics.items()}
+
+
+class BoundError(ValueError):
+    """A ``--fail-under`` bound that cannot be parsed or names no metric."""
+
+
+def parse_bound(text: str) -> tuple[str, float]:
+    name, sep, value = text.partition("=")
+    name = name.strip()
+    if not sep:
+        raise BoundError(f"bound {text!r} must look like METRIC=VALUE, e.g. answer_accuracy=0.9")
+    if name not in METRICS:
+        raise BoundError(f"bound {text!r}: unknown metric {name!r}; known: {', '.join(METRICS)}")
+    try:
+        return name, float(value)
+    except ValueError:
+        raise BoundError(f"bound {text!r}: {value!r} is not a number") from None
+
+
+def check_bounds(metrics: dict[str, Any], bounds: Sequence[tuple[str, float]]) -> list[str]:
+    """One line per missed bound. Rates and latencies are upper bounds, the rest lower bounds."""
+    misses = []
+    for name, limit in bounds:
+        value = metrics.get(name)
+        if value is None:
+            misses.append(f"{name} was not measured (no item of this gold set scores it)")
+        elif name in LOWER_IS_BETTER and value > limit:
+            misses.append(f"{name} = {value:.4g} is above the bound {limit:g}")
+        elif name not in LOWER_IS_BETTER and value < limit:
+            misses.append(f"{name} = {value:.4g} is below the bound {limit:g}")
+    return misses

@@ -1,0 +1,141 @@
+"""``qa eval``: registered into the ``qa`` command through the ``qa.commands`` entry point.
+
+``qa`` knows nothing about ``eval`` (eval sits above it); this module only adds a
+subcommand, and imports the heavy parts when the command runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import os
+import sys
+from pathlib import Path
+
+EXIT_USER_ERROR = 2
+EXIT_BOUND_MISSED = 1
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "eval",
+        help="score answers against gold questions (accuracy, abstention, citations, retrieval)",
+        description="Index the documents (or reuse the index), ask every gold question through qa, "
+        "and write report.json, report.md and report.html.",
+    )
+    p.add_argument("gold", nargs="+", help="gold files (.jsonl native or ClapNQ, .json LabelledRagDataset)")
+    p.add_argument("--docs", help="documents the gold questions are about (ClapNQ: built from the passages)")
+    p.add_argument(
+        "--format",
+        default="auto",
+        choices=("auto", "native", "clapnq", "llamaindex"),
+        help="default: auto-detect",
+    )
+    p.add_argument("--index-dir", help="index folder (default: a folder under .qa/eval/ per docs)")
+    p.add_argument("--out", default="qa-eval", help="report folder (default ./qa-eval)")
+    p.add_argument("--top-k", type=int, default=5, help="passages to retrieve (default 5)")
+    p.add_argument(
+        "--fail-under",
+        action="append",
+        default=[],
+        metavar="METRIC=VALUE",
+        help="exit 1 when METRIC misses VALUE; for false_abstain_rate and latency_* the bound is a maximum",
+    )
+    p.add_argument("--baseline", choices=("llamaindex",), help="also run the stock llama-index pipeline")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.set_defaults(func=cmd_eval)
+
+
+def _fail(message: str) -> int:
+    print(f"qa: error: {message}", file=sys.stderr)
+    return EXIT_USER_ERROR
+
+
+def _workdir(gold: list[Path], docs: str | None) -> Path:
+    key = "\n".join(sorted(str(p.resolve()) for p in gold)) + f"\n{Path(docs).resolve() if docs else ''}"
+    name = (Path(docs).name if docs else gold[0].stem) or "docs"
+    return Path(".qa") / "eval" / f"{name}-{hashlib.sha1(key.encode()).hexdigest()[:10]}"
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    from ._datasets import GoldFormatError
+    from ._metrics import BoundError, check_bounds, parse_bound
+
+    try:
+        bounds = [parse_bound(b) for b in args.fail_under]
+    except BoundError as exc:
+        return _fail(str(exc))
+    gold = [Path(g) for g in args.gold]
+    workdir = _workdir(gold, args.docs)
+
+    from ._runner import detect_format, load_gold
+
+    try:
+        fmt = args.format if args.format != "auto" else detect_format(gold[0])
+        corpus = Path(args.docs) if (args.docs and fmt == "clapnq") else workdir / "corpus"
+        items = load_gold(gold, args.format, corpus if fmt == "clapnq" else None)
+    except GoldFormatError as exc:
+        return _fail(str(exc))
+    docs = corpus if fmt == "clapnq" else (Path(args.docs) if args.docs else None)
+    if docs is None:
+        return _fail(
+            f"--docs is required for {fmt} gold files: the folder of documents the questions are about"
+        )
+    if not docs.exists():
+        return _fail(f"--docs {docs}: no such folder")
+    index_dir = Path(args.index_dir) if args.index_dir else workdir / "index"
+
+    from qa import Assistant, IndexError_, IndexMismatch, index_documents
+
+    from . import evaluate
+    from ._report import summary_table, write_reports
+
+    try:
+        try:
+            report = index_documents(docs, index_dir, show_progress=not args.quiet)
+        except IndexMismatch:
+            if args.index_dir:  # the user's own index: theirs to rebuild
+                raise
+            # our private eval index, built by another version: rebuild it
+            report = index_documents(docs, index_dir, show_progress=not args.quiet, rebuild=True)
+    except IndexError_ as exc:
+        return _fail(str(exc))
+    print(report.summary(), file=sys.stderr)
+    config = {
+        "gold": [str(p) for p in gold],
+        "format": fmt,
+        "docs": str(docs),
+        "index_dir": str(index_dir),
+        "top_k": args.top_k,
+    }
+    runs = [
+        evaluate(
+            Assistant(index_dir, top_k=args.top_k), items, name="qa", progress=not args.quiet, config=config
+        )
+    ]
+    if args.baseline == "llamaindex":
+        from ._baseline import STOCK_TOP_K, stock_assistant
+
+        runs.append(
+            evaluate(
+                stock_assistant(index_dir),
+                items,
+                name="llamaindex",
+                progress=not args.quiet,
+                config={**config, "top_k": STOCK_TOP_K, "pipeline": "VectorStoreIndex, default chunking"},
+            )
+        )
+    paths = write_reports(Path(args.out), runs)
+    print(summary_table(runs))
+    print(f"\nreports: {paths['md']}, {paths['html']}, {paths['json']}")
+    misses = check_bounds(runs[0].metrics, bounds)
+    for miss in misses:
+        print(f"qa eval: bound missed: {miss}", file=sys.stderr)
+    return EXIT_BOUND_MISSED if misses else 0
+
+
+if __name__ == "__main__":  # python -m eval.cli GOLD ... behaves like qa eval GOLD ...
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    from qa.cli import main
+
+    sys.exit(main(["eval", *sys.argv[1:]]))
