@@ -21,9 +21,11 @@ $(STAMP): pyproject.toml
 	@! $(PY) -m pip list 2>/dev/null | grep -qi '^nvidia-' || { echo "error: CUDA packages were pulled in"; exit 1; }
 	@touch $(STAMP)
 
-# `qa serve` indexes seeds/ incrementally before serving http://127.0.0.1:7860.
+# The chat's documents live in .qa/docs, seeded from seeds/ (uploads land there, never in the
+# repo); `qa serve` indexes them incrementally, then serves http://127.0.0.1:7860.
 run: $(STAMP)
-	$(VENV)/bin/qa serve --docs seeds/
+	@mkdir -p .qa/docs && cp -n seeds/* .qa/docs/
+	$(VENV)/bin/qa serve --docs .qa/docs
 
 # The browser tests drive Debian's chromium; install it once when missing (needs root).
 chromium:
