@@ -16,8 +16,10 @@ from ._store import (
     IndexMismatch,
     IndexNotFound,
     IndexReport,
+    PrebuiltDocument,
     default_index_dir,
     update_index,
+    write_prebuilt_generation,
 )
 
 __all__ = [
@@ -35,10 +37,12 @@ __all__ = [
     "IndexReport",
     "LexicalIndex",
     "ParsedDocument",
+    "PrebuiltDocument",
     "default_index_dir",
     "parse_document",
     "sentence_spans",
     "set_offline_env",
     "tokens",
     "update_index",
+    "write_prebuilt_generation",
 ]

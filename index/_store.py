@@ -439,7 +439,8 @@ def update_index(
             embedder = embedder or Embedder.shared(config.embed_model)
             builds = _chunk_new(plan, config, embedder)
             _embed_new(builds, embedder, config, show_progress, progress)
-            _write_generation(staging, plan, builds, previous, config, root, embedder)
+            dim = _vector_dim(builds, previous) or embedder.dim
+            _write_generation(staging, plan, builds, previous, config, root, dim)
             _commit(index_dir, staging)
         except BaseException:
             shutil.rmtree(staging, ignore_errors=True)
@@ -523,6 +524,48 @@ def _embed_new(
         b.sentence_vecs = np.concatenate(parts) if parts else np.zeros((0, b.chunk_vecs.shape[1]))
 
 
+def _vector_dim(builds: dict[str, _DocBuild], previous: CorpusIndex | None) -> int | None:
+    """The vector width from what is at hand, so removing files never loads the model for it."""
+    for b in builds.values():
+        if b.chunk_vecs is not None and b.chunk_vecs.ndim == 2 and b.chunk_vecs.shape[1]:
+            return int(b.chunk_vecs.shape[1])
+    return int(previous.manifest["dim"]) if previous is not None and previous.manifest.get("dim") else None
+
+
+PrebuiltDocument = _DocBuild
+
+
+def write_prebuilt_generation(
+    index_dir: str | Path,
+    root: str | Path,
+    documents: list[PrebuiltDocument],
+    config: IndexConfig | None = None,
+) -> Path:
+    """Write a real, loadable generation from documents chunked and embedded elsewhere.
+
+    For benchmarks and tests at sizes we cannot afford to embed (100k chunks is hours
+    on a laptop CPU): everything after embedding is the same code ``update_index`` runs.
+    ``documents[i].hash`` must be the file's content hash if ``update_index`` is to treat
+    the file as unchanged later.
+    """
+    config = config or IndexConfig()
+    index_dir = Path(index_dir)
+    if not documents:
+        raise ValueError("write_prebuilt_generation needs at least one document")
+    dim = int(documents[0].chunk_vecs.shape[1])
+    plan = [(d.key, d.hash, True) for d in documents]
+    builds = {d.key: d for d in documents}
+    with _write_lock(index_dir):
+        staging = index_dir / f".staging-{secrets.token_hex(4)}"
+        staging.mkdir(parents=True)
+        try:
+            _write_generation(staging, plan, builds, None, config, Path(root).resolve(), dim)
+            return _commit(index_dir, staging)
+        except BaseException:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
+
+
 def _write_generation(
     staging: Path,
     plan,
@@ -530,7 +573,7 @@ def _write_generation(
     previous: CorpusIndex | None,
     config: IndexConfig,
     root: Path,
-    embedder: Embedder,
+    dim: int,
 ) -> None:
     import faiss
     from llama_index.vector_stores.faiss import FaissVectorStore
@@ -577,7 +620,6 @@ def _write_generation(
         docs_json.append({"key": key, "title": title, "text": text, "hash": digest, "pages": pages})
         manifest_docs[key] = {"hash": digest, "title": title, "n_chunks": count, "chars": len(text)}
 
-    dim = embedder.dim
     vecs = np.concatenate(chunk_vecs).astype(np.float32) if chunk_vecs else np.zeros((0, dim), np.float32)
     faiss_index = faiss.IndexFlatIP(dim)  # inner product over L2-normalised vectors = cosine
     if len(vecs):

@@ -225,3 +225,41 @@ def test_removing_the_last_document_leaves_an_empty_answerable_index(tmp_path, d
     assert idx.documents == [] and idx.lexical.n_docs == 0 and idx.lexical.search("Gabala", 5) == []
     answer = Assistant(index_dir, embedder=embedder).answer("Where was the 12th OTS Summit held?")
     assert answer.abstained and answer.retrieved == []
+
+
+def test_prebuilt_generation_is_a_real_index_that_updates_incrementally(tmp_path, docs_copy, embedder):
+    """What the benchmarks build their 10k/100k indexes with: same files, same loading, same updates."""
+    from index import PrebuiltDocument, write_prebuilt_generation
+
+    source = tmp_path / "source"
+    update_index(docs_copy, source, embedder=embedder, show_progress=False)
+    src = CorpusIndex.open(source)
+    vecs = src.chunk_vectors()
+    docs = []
+    for d, doc in enumerate(src.documents):
+        rows = np.flatnonzero(src.chunks[:, 0] == d)
+        sents = [src.chunk_sentences(int(r)) for r in rows]
+        docs.append(
+            PrebuiltDocument(
+                doc.key,
+                doc.title,
+                doc.text,
+                doc.hash,
+                doc.pages,
+                [src.chunk_span(int(r)) for r in rows],
+                [(i, int(s[1]), int(s[2])) for i, (srows, _) in enumerate(sents) for s in srows],
+                vecs[rows],
+                np.concatenate([v for _, v in sents]),
+            )
+        )
+    prebuilt = tmp_path / "prebuilt"
+    write_prebuilt_generation(prebuilt, docs_copy, docs)
+    questions = ["Where was the 12th OTS Summit held?", "How much Kazakh oil has been exported since 2023?"]
+    assert _retrieval_signature(prebuilt, embedder, questions) == _retrieval_signature(
+        source, embedder, questions
+    )
+    report = update_index(docs_copy, prebuilt, embedder=embedder, show_progress=False)
+    assert report.unchanged == [docs[0].key] and report.embedded_chunks == 0
+    (docs_copy / "ferry.txt").write_text(EXTRA, encoding="utf-8")
+    report = update_index(docs_copy, prebuilt, embedder=embedder, show_progress=False)
+    assert report.added == ["ferry.txt"] and report.embedded_chunks == 1
