@@ -1,0 +1,417 @@
+"""Check an LLM's answer against the passages it was given, sentence by sentence.
+
+A language model cites ``[n]`` but nothing makes it right: it may cite the wrong source,
+or state a figure no source holds. Each sentence of the draft is scored against each
+retrieved passage: its numbers and names must be found there (hard requirements: an
+invented figure is the costliest mistake), its content words mostly so (weighted by
+rarity), and the embedder's similarity to the passage's stored sentence vectors is a
+second, softer signal. A sentence keeps the citation the model gave when that passage
+supports it, is re-pointed to the retrieved passage that does when the model cited the
+wrong one, and is dropped when none does. Every kept citation points to the stored
+sentence span that supports the claim best, so ``quote == doc.text[start:end]`` holds.
+Sentences of a passage that read like instructions to the assistant ("ignore previous
+instructions...") are never evidence: a prompt injection cannot verify itself.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from index import CorpusIndex, sentence_spans, tokens
+
+from ._extractive import _capitalised_terms
+from ._generators import Span
+from ._types import AnswerSentence
+
+if TYPE_CHECKING:
+    from index import Embedder
+
+_MARKER = re.compile(
+    r"\s*[\[【]\s*(?:sources?\s*)?(\d{1,3}(?:\s*(?:[,;]|and|-|–)\s*\d{1,3})*)\s*[\]】]", re.I
+)
+_ONLY_MARKERS = re.compile(r"^(?:\s*[\[【][^\]】]*[\]】])+\s*[.!?]?\s*$")
+_ABSTAIN = re.compile(
+    r"\b(?:documents?|sources?|passages?|context|texts?|articles?)\b[^.]*?\b(?:do(?:es)?\s*n[o']t|did\s*n[o']t|not)\b"
+    r"[^.]*?\b(?:say|mention|contain|state|specify|provide|include|answer|cover|give)|"
+    r"\bno (?:information|mention|answer)\b|^\s*(?:i )?(?:do not|don't) know\b|\bnot (?:mentioned|stated|specified)\b",
+    re.I,
+)
+# instructions aimed at the assistant, which no genuine passage needs to contain
+_INSTRUCTION = re.compile(
+    r"\b(?:ignore|disregard|forget|override)\b[^.]{0,40}\b(?:instructions?|prompts?|rules?|above|previous)\b|"
+    r"\b(?:system prompt|you are now|as an ai)\b|"
+    r"\b(?:reply|respond|answer|say|output|print)\b(?: only)?(?: with)? [\"'“]?[A-Z]{4,}\b",
+    re.I,
+)
+# words that frame a claim rather than carry it
+_FRAMING = frozenset(
+    tokens(
+        "document documents source sources passage passages text article according mention mentioned "
+        "say says said state states stated report reported also however therefore"
+    )
+)
+
+
+@dataclass
+class VerifySettings:
+    """How strict verification is. Support is in 0..1; a sentence needs ``threshold``."""
+
+    threshold: float = 0.5
+    lexical_weight: float = 0.7  # the rest is semantic similarity, when an embedder is given
+    sim_floor: float = 0.25  # cosine at or below this counts as no semantic support
+    sim_ceiling: float = 0.70  # cosine at or above this counts as full semantic support
+    missing_number_factor: float = 0.3
+    missing_name_factor: float = 0.5
+
+
+@dataclass
+class Claim:
+    """One sentence of a draft, its ``[n]`` markers removed and kept apart."""
+
+    text: str
+    cited: list[int] = field(default_factory=list)  # source numbers as written, 1-based
+    abstains: bool = False  # says the documents do not cover something
+
+
+@dataclass
+class Check:
+    """The verdict on one claim."""
+
+    claim: Claim
+    support: float
+    kept: bool
+    reason: str
+    sources: list[int] = field(default_factory=list)  # 1-based sources it now cites
+    spans: list[Span] = field(default_factory=list)  # one per source: the supporting sentence(s)
+    verified: bool = False  # supported (support >= threshold) by the cited passages
+
+
+# ---------------------------------------------------------------- splitting
+
+
+def _numbers_in(marker: str) -> list[int]:
+    out: list[int] = []
+    parts = re.split(r"\s*(?:[,;]|and)\s*", marker)
+    for part in parts:
+        bounds = re.split(r"\s*[-–]\s*", part.strip())
+        if len(bounds) == 2 and all(b.isdigit() for b in bounds):
+            lo, hi = int(bounds[0]), int(bounds[1])
+            out.extend(range(lo, min(hi, lo + 20) + 1))
+        elif part.strip().isdigit():
+            out.append(int(part))
+    return out
+
+
+def _clean(text: str) -> str:
+    text = re.sub(r"\s+", " ", text).strip()
+    text = re.sub(r"\s+([.,;:!?])", r"\1", text)
+    return re.sub(r"^(?:answer|a)\s*:\s*", "", text, flags=re.I)
+
+
+def split_claims(draft: str) -> list[Claim]:
+    """Sentences of ``draft`` with their markers; a marker opening a sentence belongs to the one before.
+
+    >>> [(c.text, c.cited) for c in split_claims("Oil rose [1]. [2] Gas fell [3, 4].")]
+    [('Oil rose.', [1, 2]), ('Gas fell.', [3, 4])]
+    """
+    claims: list[Claim] = []
+    for start, end in sentence_spans(draft):
+        piece = draft[start:end]
+        lead = re.match(r"^(?:\s*[\[【][^\]】]*[\]】])+", piece)
+        if lead and claims:
+            claims[-1].cited.extend(
+                n for m in _MARKER.finditer(lead.group()) for n in _numbers_in(m.group(1))
+            )
+            piece = piece[lead.end() :]
+        if not piece.strip() or _ONLY_MARKERS.match(piece):
+            continue
+        cited = [n for m in _MARKER.finditer(piece) for n in _numbers_in(m.group(1))]
+        text = _clean(_MARKER.sub("", piece))
+        if not text or not re.search(r"\w", text):
+            if claims:
+                claims[-1].cited.extend(cited)
+            continue
+        claims.append(Claim(text, cited, bool(_ABSTAIN.search(text))))
+    for claim in claims:
+        claim.cited = list(dict.fromkeys(claim.cited))
+    return claims
+
+
+def is_instruction(sentence: str) -> bool:
+    """Whether a passage sentence reads like an instruction to the assistant (an injection)."""
+    return bool(_INSTRUCTION.search(sentence))
+
+
+# ---------------------------------------------------------------- evidence
+
+
+@dataclass
+class _Sentence:
+    doc: int
+    start: int
+    end: int
+    toks: set[str]
+    vec: np.ndarray
+
+
+@dataclass
+class _Passage:
+    """One retrieved chunk as evidence: its trustworthy sentences and their tokens."""
+
+    chunk: int
+    sentences: list[_Sentence]
+    toks: set[str]
+    prefixes: set[str]
+
+
+def _prefixes(toks: set[str]) -> set[str]:
+    return {t[:5] for t in toks if len(t) >= 5 and not t[0].isdigit()}
+
+
+def _passage(index: CorpusIndex, chunk: int) -> _Passage:
+    rows, vecs = index.chunk_sentences(chunk)
+    doc = int(index.chunks[chunk, 0])
+    text = index.documents[doc].text
+    sentences = []
+    for row, vec in zip(rows, vecs, strict=False):
+        s, e = int(row[1]), int(row[2])
+        sentence = text[s:e]
+        if is_instruction(sentence):
+            continue
+        sentences.append(_Sentence(doc, s, e, set(tokens(sentence)), vec.astype(np.float32)))
+    toks = set().union(*(s.toks for s in sentences)) if sentences else set()
+    return _Passage(chunk, sentences, toks, _prefixes(toks))
+
+
+@dataclass
+class _ClaimTerms:
+    content: list[str]  # content tokens, framing words removed
+    numbers: set[str]
+    names: set[str]  # capitalised terms not in the question: they must be found
+    weight: dict[str, float]
+
+
+def _terms(claim: Claim, question_tokens: set[str], index: CorpusIndex) -> _ClaimTerms:
+    toks = [t for t in dict.fromkeys(tokens(claim.text)) if t not in _FRAMING]
+    numbers = {t for t in toks if t[0].isdigit()}
+    names = (_capitalised_terms(claim.text) - _FRAMING - question_tokens) - numbers
+    weight = {t: max(index.lexical.idf(t), 0.5) for t in toks}
+    for t in numbers | names:
+        weight[t] = weight.get(t, 1.0) * 1.5
+    return _ClaimTerms(toks, numbers, names, weight)
+
+
+def _found(term: str, toks: set[str], prefixes: set[str]) -> float:
+    if term in toks:
+        return 1.0
+    if len(term) >= 5 and not term[0].isdigit() and term[:5] in prefixes:
+        return 0.7  # "Kazakh" / "Kazakhstan", "built" / "build"-like near misses
+    return 0.0
+
+
+@dataclass
+class _Score:
+    support: float
+    coverage: float
+    similarity: float
+    missing_numbers: list[str]
+    missing_names: list[str]
+
+
+def _score(
+    terms: _ClaimTerms,
+    toks: set[str],
+    prefixes: set[str],
+    sim: float | None,
+    settings: VerifySettings,
+) -> _Score:
+    if not terms.content:
+        return _Score(0.0, 0.0, sim or 0.0, [], [])
+    total = sum(terms.weight[t] for t in terms.content)
+    coverage = sum(terms.weight[t] * _found(t, toks, prefixes) for t in terms.content) / total
+    missing_numbers = sorted(t for t in terms.numbers if t not in toks)
+    missing_names = sorted(t for t in terms.names if not _found(t, toks, prefixes))
+    if sim is None:
+        support = coverage
+    else:
+        semantic = float(
+            np.clip((sim - settings.sim_floor) / (settings.sim_ceiling - settings.sim_floor), 0, 1)
+        )
+        support = settings.lexical_weight * coverage + (1 - settings.lexical_weight) * semantic
+    if missing_numbers:
+        support *= settings.missing_number_factor
+    if missing_names:
+        support *= settings.missing_name_factor ** min(len(missing_names), 2)
+    return _Score(support, coverage, sim or 0.0, missing_numbers, missing_names)
+
+
+def _best_span(
+    terms: _ClaimTerms, passage: _Passage, claim_vec: np.ndarray | None, score: float
+) -> Span | None:
+    """The stored sentence (or two adjacent ones) of ``passage`` that supports the claim best."""
+    if not passage.sentences:
+        return None
+    total = sum(terms.weight[t] for t in terms.content) or 1.0
+
+    def value(toks: set[str]) -> float:
+        return sum(terms.weight[t] * _found(t, toks, _prefixes(toks)) for t in terms.content) / total
+
+    values = []
+    for s in passage.sentences:
+        v = value(s.toks)
+        if claim_vec is not None:
+            v += 0.3 * float(s.vec @ claim_vec)
+        values.append(v)
+    j = int(np.argmax(values))
+    best = passage.sentences[j]
+    start, end = best.start, best.end
+    wanted = terms.numbers | terms.names
+    missing = {t for t in wanted if not _found(t, best.toks, _prefixes(best.toks))}
+    if missing:  # the claim joins two adjacent sentences: cite both
+        for k in (j + 1, j - 1):
+            if 0 <= k < len(passage.sentences):
+                other = passage.sentences[k]
+                joined = best.toks | other.toks
+                if other.doc == best.doc and (
+                    sum(1 for t in missing if _found(t, joined, _prefixes(joined))) > 0
+                ):
+                    start, end = min(start, other.start), max(end, other.end)
+                    break
+    return Span(best.doc, start, end, round(float(score), 4))
+
+
+def _describe_missing(score: _Score) -> str:
+    parts = []
+    if score.missing_numbers:
+        parts.append("figure " + ", ".join(score.missing_numbers))
+    if score.missing_names:
+        parts.append("name " + ", ".join(score.missing_names))
+    if parts:
+        return " and ".join(parts) + " not found in the sources"
+    return f"too little of it is in the sources (support {score.support:.2f})"
+
+
+def verify(
+    claims: list[Claim],
+    chunks: list[int],
+    index: CorpusIndex,
+    question: str = "",
+    embedder: Embedder | None = None,
+    settings: VerifySettings | None = None,
+    *,
+    drop: bool = True,
+) -> list[Check]:
+    """Score each claim against the passages ``chunks`` (source ``n`` is ``chunks[n-1]``).
+
+    With ``drop=False`` nothing is dropped or re-pointed; the scores are still honest.
+    """
+    settings = settings or VerifySettings()
+    passages = [_passage(index, c) for c in chunks]
+    question_tokens = set(tokens(question))
+    claim_vecs: list[np.ndarray | None] = [None] * len(claims)
+    checkable = [i for i, c in enumerate(claims) if not c.abstains]
+    if embedder is not None and checkable:
+        vecs = embedder.embed_texts([claims[i].text for i in checkable])
+        for i, v in zip(checkable, vecs, strict=False):
+            claim_vecs[i] = v
+
+    checks: list[Check] = []
+    for claim, vec in zip(claims, claim_vecs, strict=False):
+        if claim.abstains:
+            checks.append(Check(claim, 0.0, False, "says what the sources lack; not a claim"))
+            continue
+        terms = _terms(claim, question_tokens, index)
+        if not terms.content:
+            checks.append(Check(claim, 0.0, not drop, "nothing in it to check against the sources"))
+            continue
+        scores: list[_Score] = []
+        for p in passages:
+            sim = None
+            if vec is not None and p.sentences:
+                sim = float(max(s.vec @ vec for s in p.sentences))
+            scores.append(_score(terms, p.toks, p.prefixes, sim, settings))
+        valid = [n for n in claim.cited if 1 <= n <= len(passages)]
+        invalid = [n for n in claim.cited if n not in valid]
+        passing = [n for n in valid if scores[n - 1].support >= settings.threshold]
+        if not passing and len(valid) > 1:  # a claim that joins facts from two cited passages
+            union = set().union(*(passages[n - 1].toks for n in valid))
+            sims = [scores[n - 1].similarity for n in valid]
+            joint = _score(terms, union, _prefixes(union), max(sims) if vec is not None else None, settings)
+            if joint.support >= settings.threshold:
+                passing = list(valid)
+                for n in valid:
+                    scores[n - 1] = joint
+        best_n = int(np.argmax([s.support for s in scores])) + 1 if scores else 0
+
+        def spans_for(ns: list[int], vec=vec, terms=terms, scores=scores) -> list[Span]:
+            out = []
+            for n in ns:
+                span = _best_span(terms, passages[n - 1], vec, scores[n - 1].support)
+                if span is not None:
+                    out.append(span)
+            return out
+
+        if passing:
+            support = max(scores[n - 1].support for n in passing)
+            reason = "supported by its cited source" + ("s" if len(passing) > 1 else "")
+            if len(passing) < len(valid) or invalid:
+                reason += "; dropped citation " + ", ".join(f"[{n}]" for n in claim.cited if n not in passing)
+            checks.append(Check(claim, support, True, reason, passing, spans_for(passing), True))
+        elif not drop:
+            support = max((scores[n - 1].support for n in valid), default=0.0)
+            checks.append(
+                Check(claim, support, True, "not verified (verification off)", valid, spans_for(valid), False)
+            )
+        elif best_n and scores[best_n - 1].support >= settings.threshold:
+            support = scores[best_n - 1].support
+            if valid:
+                cited = ", ".join(f"[{n}]" for n in claim.cited)
+                reason = f"cited {cited} does not support it; re-cited to source [{best_n}]"
+            elif invalid:
+                reason = f"cited a source that does not exist; re-cited to source [{best_n}]"
+            else:
+                reason = f"had no citation; source [{best_n}] supports it"
+            checks.append(Check(claim, support, True, reason, [best_n], spans_for([best_n]), True))
+        else:
+            best = scores[best_n - 1] if best_n else _Score(0.0, 0.0, 0.0, [], [])
+            checks.append(Check(claim, best.support, False, _describe_missing(best)))
+    return checks
+
+
+def compose(checks: list[Check]) -> tuple[str, list[Span], list[bool], list[AnswerSentence]]:
+    """The grounded answer from the kept claims: text with ``[n]``, spans, their verified flags, sentences.
+
+    Markers are renumbered 1..m in order of first use; two claims backed by the same span share one.
+    """
+    parts: list[str] = []
+    spans: list[Span] = []
+    verified: list[bool] = []
+    numbers: dict[tuple[int, int, int], int] = {}
+    sentences: list[AnswerSentence] = []
+    for check in checks:
+        marks: list[int] = []
+        if check.kept:
+            for span in check.spans:
+                key = (span.doc, span.start, span.end)
+                if key not in numbers:
+                    spans.append(span)
+                    verified.append(check.verified)
+                    numbers[key] = len(spans)
+                if numbers[key] not in marks:
+                    marks.append(numbers[key])
+            parts.append(check.claim.text + "".join(f" [{m}]" for m in marks))
+        sentences.append(
+            AnswerSentence(
+                text=check.claim.text,
+                citations=marks,
+                cited_sources=list(check.claim.cited),
+                support=round(float(check.support), 4),
+                kept=check.kept,
+                reason=check.reason,
+            )
+        )
+    return " ".join(parts), spans, verified, sentences
