@@ -16,17 +16,22 @@ _EXPORTS = {
     "ABSTAIN_TEXT": "._generators",
     "DEFAULT_TOP_K": "._assistant",
     "Answer": "._types",
+    "AnswerSentence": "._types",
     "Assistant": "._assistant",
     "Citation": "._types",
     "ExtractiveGenerator": "._generators",
     "ExtractiveSettings": "._extractive",
     "Generator": "._generators",
+    "LLMGenerator": "._llmgen",
+    "LLMSettings": "._llm",
     "QAError": "._assistant",
     "RetrievedChunk": "._types",
+    "StreamingGenerator": "._generators",
     "Turn": "._types",
     "answer": "._assistant",
     "get_generator": "._generators",
     "index_documents": "._assistant",
+    "llm_generator": "._llm",
 }
 
 __all__ = sorted(_EXPORTS)
@@ -34,8 +39,10 @@ __all__ = sorted(_EXPORTS)
 if TYPE_CHECKING:
     from ._assistant import DEFAULT_TOP_K, Assistant, QAError, answer, index_documents
     from ._extractive import ExtractiveSettings
-    from ._generators import ABSTAIN_TEXT, ExtractiveGenerator, Generator, get_generator
-    from ._types import Answer, Citation, RetrievedChunk, Turn
+    from ._generators import ABSTAIN_TEXT, ExtractiveGenerator, Generator, StreamingGenerator, get_generator
+    from ._llm import LLMSettings, llm_generator
+    from ._llmgen import LLMGenerator
+    from ._types import Answer, AnswerSentence, Citation, RetrievedChunk, Turn
 
 
 def __getattr__(name: str) -> Any:

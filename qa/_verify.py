@@ -150,22 +150,24 @@ def is_instruction(sentence: str) -> bool:
 
 
 @dataclass
-class _Sentence:
+class _Window:
+    """One stored sentence, or two adjacent ones: the unit a claim must be supported by."""
+
     doc: int
     start: int
     end: int
     toks: set[str]
-    vec: np.ndarray
+    prefixes: set[str]
+    vecs: list[np.ndarray]
 
 
 @dataclass
 class _Passage:
-    """One retrieved chunk as evidence: its trustworthy sentences and their tokens."""
+    """One retrieved chunk as evidence: windows over its trustworthy sentences."""
 
     chunk: int
-    sentences: list[_Sentence]
-    toks: set[str]
-    prefixes: set[str]
+    windows: list[_Window]
+    toks: set[str]  # the whole chunk's, for names the question already holds
 
 
 def _prefixes(toks: set[str]) -> set[str]:
@@ -176,33 +178,37 @@ def _passage(index: CorpusIndex, chunk: int) -> _Passage:
     rows, vecs = index.chunk_sentences(chunk)
     doc = int(index.chunks[chunk, 0])
     text = index.documents[doc].text
-    sentences = []
-    for row, vec in zip(rows, vecs, strict=False):
+    kept: list[tuple[int, int, int, set[str], np.ndarray]] = []  # (row, start, end, tokens, vec)
+    for i, (row, vec) in enumerate(zip(rows, vecs, strict=False)):
         s, e = int(row[1]), int(row[2])
-        sentence = text[s:e]
-        if is_instruction(sentence):
-            continue
-        sentences.append(_Sentence(doc, s, e, set(tokens(sentence)), vec.astype(np.float32)))
-    toks = set().union(*(s.toks for s in sentences)) if sentences else set()
-    return _Passage(chunk, sentences, toks, _prefixes(toks))
+        if not is_instruction(text[s:e]):
+            kept.append((i, s, e, set(tokens(text[s:e])), vec.astype(np.float32)))
+    windows = [_Window(doc, s, e, t, _prefixes(t), [v]) for _, s, e, t, v in kept]
+    for a, b in zip(kept, kept[1:], strict=False):
+        if b[0] == a[0] + 1:  # adjacent in the document, no injected sentence between them
+            toks = a[3] | b[3]
+            windows.append(_Window(doc, a[1], b[2], toks, _prefixes(toks), [a[4], b[4]]))
+    all_toks = set().union(*(k[3] for k in kept)) if kept else set()
+    return _Passage(chunk, windows, all_toks)
 
 
 @dataclass
 class _ClaimTerms:
     content: list[str]  # content tokens, framing words removed
     numbers: set[str]
-    names: set[str]  # capitalised terms not in the question: they must be found
+    names: set[str]  # capitalised terms: they must be found
+    asked: set[str]  # names the question holds: found anywhere in the passage will do
     weight: dict[str, float]
 
 
 def _terms(claim: Claim, question_tokens: set[str], index: CorpusIndex) -> _ClaimTerms:
     toks = [t for t in dict.fromkeys(tokens(claim.text)) if t not in _FRAMING]
     numbers = {t for t in toks if t[0].isdigit()}
-    names = (_capitalised_terms(claim.text) - _FRAMING - question_tokens) - numbers
+    names = (_capitalised_terms(claim.text) - _FRAMING) - numbers
     weight = {t: max(index.lexical.idf(t), 0.5) for t in toks}
     for t in numbers | names:
         weight[t] = weight.get(t, 1.0) * 1.5
-    return _ClaimTerms(toks, numbers, names, weight)
+    return _ClaimTerms(toks, numbers, names, names & question_tokens, weight)
 
 
 def _found(term: str, toks: set[str], prefixes: set[str]) -> float:
@@ -220,6 +226,7 @@ class _Score:
     similarity: float
     missing_numbers: list[str]
     missing_names: list[str]
+    span: Span | None = None
 
 
 def _score(
@@ -228,13 +235,18 @@ def _score(
     prefixes: set[str],
     sim: float | None,
     settings: VerifySettings,
+    context: set[str] | None = None,
 ) -> _Score:
     if not terms.content:
         return _Score(0.0, 0.0, sim or 0.0, [], [])
     total = sum(terms.weight[t] for t in terms.content)
     coverage = sum(terms.weight[t] * _found(t, toks, prefixes) for t in terms.content) / total
     missing_numbers = sorted(t for t in terms.numbers if t not in toks)
-    missing_names = sorted(t for t in terms.names if not _found(t, toks, prefixes))
+    missing_names = sorted(
+        t
+        for t in terms.names
+        if not _found(t, toks, prefixes) and not (t in terms.asked and context and t in context)
+    )
     if sim is None:
         support = coverage
     else:
@@ -249,39 +261,24 @@ def _score(
     return _Score(support, coverage, sim or 0.0, missing_numbers, missing_names)
 
 
-def _best_span(
-    terms: _ClaimTerms, passage: _Passage, claim_vec: np.ndarray | None, score: float
-) -> Span | None:
-    """The stored sentence (or two adjacent ones) of ``passage`` that supports the claim best."""
-    if not passage.sentences:
-        return None
-    total = sum(terms.weight[t] for t in terms.content) or 1.0
-
-    def value(toks: set[str]) -> float:
-        return sum(terms.weight[t] * _found(t, toks, _prefixes(toks)) for t in terms.content) / total
-
-    values = []
-    for s in passage.sentences:
-        v = value(s.toks)
-        if claim_vec is not None:
-            v += 0.3 * float(s.vec @ claim_vec)
-        values.append(v)
-    j = int(np.argmax(values))
-    best = passage.sentences[j]
-    start, end = best.start, best.end
-    wanted = terms.numbers | terms.names
-    missing = {t for t in wanted if not _found(t, best.toks, _prefixes(best.toks))}
-    if missing:  # the claim joins two adjacent sentences: cite both
-        for k in (j + 1, j - 1):
-            if 0 <= k < len(passage.sentences):
-                other = passage.sentences[k]
-                joined = best.toks | other.toks
-                if other.doc == best.doc and (
-                    sum(1 for t in missing if _found(t, joined, _prefixes(joined))) > 0
-                ):
-                    start, end = min(start, other.start), max(end, other.end)
-                    break
-    return Span(best.doc, start, end, round(float(score), 4))
+def _best_window(
+    terms: _ClaimTerms, passage: _Passage, vec: np.ndarray | None, settings: VerifySettings
+) -> _Score:
+    """The passage's support for a claim: that of its best window, whose span is the citation."""
+    best: _Score | None = None
+    for w in passage.windows:
+        sim = max(float(v @ vec) for v in w.vecs) if vec is not None else None
+        score = _score(terms, w.toks, w.prefixes, sim, settings, passage.toks)
+        # the tighter quote wins near-ties: a pair must do clearly better than one sentence
+        margin = 0.05 if len(w.vecs) > 1 else 1e-9
+        if best is None or score.support > best.support + margin:
+            score.span = Span(w.doc, w.start, w.end, 0.0)
+            best = score
+    if best is None:
+        return _Score(0.0, 0.0, 0.0, sorted(terms.numbers), sorted(terms.names))
+    assert best.span is not None
+    best.span.score = round(float(best.support), 4)
+    return best
 
 
 def _describe_missing(score: _Score) -> str:
@@ -328,32 +325,30 @@ def verify(
         if not terms.content:
             checks.append(Check(claim, 0.0, not drop, "nothing in it to check against the sources"))
             continue
-        scores: list[_Score] = []
-        for p in passages:
-            sim = None
-            if vec is not None and p.sentences:
-                sim = float(max(s.vec @ vec for s in p.sentences))
-            scores.append(_score(terms, p.toks, p.prefixes, sim, settings))
+        scores = [_best_window(terms, p, vec, settings) for p in passages]
         valid = [n for n in claim.cited if 1 <= n <= len(passages)]
         invalid = [n for n in claim.cited if n not in valid]
         passing = [n for n in valid if scores[n - 1].support >= settings.threshold]
         if not passing and len(valid) > 1:  # a claim that joins facts from two cited passages
-            union = set().union(*(passages[n - 1].toks for n in valid))
-            sims = [scores[n - 1].similarity for n in valid]
-            joint = _score(terms, union, _prefixes(union), max(sims) if vec is not None else None, settings)
-            if joint.support >= settings.threshold:
+            spans = [scores[n - 1].span for n in valid]
+            union: set[str] = set()
+            for n in valid:
+                sp = scores[n - 1].span
+                if sp is not None:
+                    union |= next(
+                        w.toks for w in passages[n - 1].windows if (w.start, w.end) == (sp.start, sp.end)
+                    )
+            context = set().union(*(passages[n - 1].toks for n in valid))
+            sim = max(scores[n - 1].similarity for n in valid) if vec is not None else None
+            joint = _score(terms, union, _prefixes(union), sim, settings, context)
+            if joint.support >= settings.threshold and all(spans):
                 passing = list(valid)
                 for n in valid:
-                    scores[n - 1] = joint
+                    scores[n - 1].support = joint.support
         best_n = int(np.argmax([s.support for s in scores])) + 1 if scores else 0
 
-        def spans_for(ns: list[int], vec=vec, terms=terms, scores=scores) -> list[Span]:
-            out = []
-            for n in ns:
-                span = _best_span(terms, passages[n - 1], vec, scores[n - 1].support)
-                if span is not None:
-                    out.append(span)
-            return out
+        def spans_for(ns: list[int], scores=scores) -> list[Span]:
+            return [scores[n - 1].span for n in ns if scores[n - 1].span is not None]
 
         if passing:
             support = max(scores[n - 1].support for n in passing)
