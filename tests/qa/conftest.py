@@ -16,6 +16,8 @@ from pathlib import Path
 import pytest
 
 SEEDS = Path(__file__).resolve().parents[2] / "seeds"
+# before torch loads (see index/_embed.py set_offline_env): spinning OpenMP threads stall llama.cpp
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 # small and fast: the tests exercise the plumbing, not the 270M model's wisdom
 LLM_OPTIONS = {"max_tokens": 40, "context_window": 2048, "n_threads": 2}
@@ -68,6 +70,17 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+@pytest.fixture()
+def dead_url() -> str:
+    """An OpenAI-style base URL where nothing listens."""
+    return f"http://127.0.0.1:{free_port()}/v1"
+
+
+@pytest.fixture(scope="session")
+def server_key() -> str:
+    return SERVER_KEY
+
+
 @pytest.fixture(scope="session")
 def llm_server(gguf_path, tmp_path_factory):
     """``python -m llama_cpp.server`` with an API key, on a free port; killed after the session."""
@@ -91,7 +104,8 @@ def llm_server(gguf_path, tmp_path_factory):
         SERVER_KEY,
     ]
     with open(log, "wb") as out:
-        proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, env={**os.environ})
+        env = {**os.environ, "OMP_WAIT_POLICY": "PASSIVE"}  # see qa/_llmgen.py: spinning threads stall
+        proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, env=env)
     base_url = f"http://127.0.0.1:{port}/v1"
     request = urllib.request.Request(f"{base_url}/models", headers={"Authorization": f"Bearer {SERVER_KEY}"})
     deadline = time.monotonic() + 180
