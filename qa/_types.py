@@ -93,6 +93,7 @@ class Answer(BaseModel):
         lines = []
         for c in self.citations:
             where = f"p. {c.page}, " if c.page else ""
-            lines.append(f"[{c.n}] {c.doc} ({where}chars {c.start}-{c.end})")
+            unchecked = "" if c.verified else " [not verified]"
+            lines.append(f"[{c.n}] {c.doc} ({where}chars {c.start}-{c.end}){unchecked}")
             lines.append(f"    \u201c{c.quote}\u201d")
         return "\n".join(lines)

@@ -159,6 +159,7 @@ class _Window:
     toks: set[str]
     prefixes: set[str]
     vecs: list[np.ndarray]
+    parts: list[set[str]]  # each sentence's tokens: a figure must sit with its own context
 
 
 @dataclass
@@ -183,11 +184,11 @@ def _passage(index: CorpusIndex, chunk: int) -> _Passage:
         s, e = int(row[1]), int(row[2])
         if not is_instruction(text[s:e]):
             kept.append((i, s, e, set(tokens(text[s:e])), vec.astype(np.float32)))
-    windows = [_Window(doc, s, e, t, _prefixes(t), [v]) for _, s, e, t, v in kept]
+    windows = [_Window(doc, s, e, t, _prefixes(t), [v], [t]) for _, s, e, t, v in kept]
     for a, b in zip(kept, kept[1:], strict=False):
         if b[0] == a[0] + 1:  # adjacent in the document, no injected sentence between them
             toks = a[3] | b[3]
-            windows.append(_Window(doc, a[1], b[2], toks, _prefixes(toks), [a[4], b[4]]))
+            windows.append(_Window(doc, a[1], b[2], toks, _prefixes(toks), [a[4], b[4]], [a[3], b[3]]))
     all_toks = set().union(*(k[3] for k in kept)) if kept else set()
     return _Passage(chunk, windows, all_toks)
 
@@ -199,6 +200,7 @@ class _ClaimTerms:
     names: set[str]  # capitalised terms: they must be found
     asked: set[str]  # names the question holds: found anywhere in the passage will do
     weight: dict[str, float]
+    around: dict[str, list[str]]  # each figure's neighbouring content words in the claim
 
 
 def _terms(claim: Claim, question_tokens: set[str], index: CorpusIndex) -> _ClaimTerms:
@@ -208,7 +210,36 @@ def _terms(claim: Claim, question_tokens: set[str], index: CorpusIndex) -> _Clai
     weight = {t: max(index.lexical.idf(t), 0.5) for t in toks}
     for t in numbers | names:
         weight[t] = weight.get(t, 1.0) * 1.5
-    return _ClaimTerms(toks, numbers, names, names & question_tokens, weight)
+    seq = tokens(claim.text)
+    around = {}
+    for i, t in enumerate(seq):
+        if t in numbers:
+            near = [w for w in seq[max(0, i - 2) : i + 3] if not w[0].isdigit() and w not in _FRAMING]
+            around[t] = list(dict.fromkeys(around.get(t, []) + near))
+    return _ClaimTerms(toks, numbers, names, names & question_tokens, weight, around)
+
+
+def _bound(number: str, terms: _ClaimTerms, parts: list[set[str]]) -> bool:
+    """Whether some sentence holds the figure with most of the words beside it in the claim.
+
+    "136 million tons of oil" must not be verified by "investments stand at 136 million."
+    followed by "3.4 million tons of oil were exported": each figure keeps its own context.
+    """
+    near = terms.around.get(number, [])
+    near_total = sum(terms.weight.get(w, 1.0) for w in near)
+    total = sum(terms.weight[t] for t in terms.content)
+    for toks in parts:
+        if number not in toks:
+            continue
+        if not near:
+            return True
+        pre = _prefixes(toks)
+        # the words right beside the figure, or enough of the whole claim, share its sentence
+        if sum(terms.weight.get(w, 1.0) * _found(w, toks, pre) for w in near) / near_total > 0.5:
+            return True
+        if sum(terms.weight[t] * _found(t, toks, pre) for t in terms.content) / total >= 0.4:
+            return True
+    return False
 
 
 def _found(term: str, toks: set[str], prefixes: set[str]) -> float:
@@ -236,12 +267,16 @@ def _score(
     sim: float | None,
     settings: VerifySettings,
     context: set[str] | None = None,
+    parts: list[set[str]] | None = None,
 ) -> _Score:
     if not terms.content:
         return _Score(0.0, 0.0, sim or 0.0, [], [])
     total = sum(terms.weight[t] for t in terms.content)
     coverage = sum(terms.weight[t] * _found(t, toks, prefixes) for t in terms.content) / total
-    missing_numbers = sorted(t for t in terms.numbers if t not in toks)
+    unbound = sorted(
+        t for t in terms.numbers if t in toks and parts is not None and not _bound(t, terms, parts)
+    )
+    missing_numbers = sorted(t for t in terms.numbers if t not in toks) + unbound
     missing_names = sorted(
         t
         for t in terms.names
@@ -268,7 +303,7 @@ def _best_window(
     best: _Score | None = None
     for w in passage.windows:
         sim = max(float(v @ vec) for v in w.vecs) if vec is not None else None
-        score = _score(terms, w.toks, w.prefixes, sim, settings, passage.toks)
+        score = _score(terms, w.toks, w.prefixes, sim, settings, passage.toks, w.parts)
         # the tighter quote wins near-ties: a pair must do clearly better than one sentence
         margin = 0.05 if len(w.vecs) > 1 else 1e-9
         if best is None or score.support > best.support + margin:
@@ -281,14 +316,19 @@ def _best_window(
     return best
 
 
-def _describe_missing(score: _Score) -> str:
+def _describe_missing(score: _Score, seen: set[str]) -> str:
+    """Why the best passage falls short; ``seen`` holds every retrieved passage's tokens."""
+    elsewhere = [n for n in score.missing_numbers if n in seen]
+    absent = [n for n in score.missing_numbers if n not in seen]
     parts = []
-    if score.missing_numbers:
-        parts.append("figure " + ", ".join(score.missing_numbers))
+    if absent:
+        parts.append("figure " + ", ".join(absent))
     if score.missing_names:
         parts.append("name " + ", ".join(score.missing_names))
     if parts:
         return " and ".join(parts) + " not found in the sources"
+    if elsewhere:
+        return f"figure {', '.join(elsewhere)} is in the sources, but not with what it says here"
     return f"too little of it is in the sources (support {score.support:.2f})"
 
 
@@ -332,15 +372,16 @@ def verify(
         if not passing and len(valid) > 1:  # a claim that joins facts from two cited passages
             spans = [scores[n - 1].span for n in valid]
             union: set[str] = set()
+            parts: list[set[str]] = []
             for n in valid:
                 sp = scores[n - 1].span
                 if sp is not None:
-                    union |= next(
-                        w.toks for w in passages[n - 1].windows if (w.start, w.end) == (sp.start, sp.end)
-                    )
+                    w = next(w for w in passages[n - 1].windows if (w.start, w.end) == (sp.start, sp.end))
+                    union |= w.toks
+                    parts += w.parts
             context = set().union(*(passages[n - 1].toks for n in valid))
             sim = max(scores[n - 1].similarity for n in valid) if vec is not None else None
-            joint = _score(terms, union, _prefixes(union), sim, settings, context)
+            joint = _score(terms, union, _prefixes(union), sim, settings, context, parts)
             if joint.support >= settings.threshold and all(spans):
                 passing = list(valid)
                 for n in valid:
@@ -373,7 +414,8 @@ def verify(
             checks.append(Check(claim, support, True, reason, [best_n], spans_for([best_n]), True))
         else:
             best = scores[best_n - 1] if best_n else _Score(0.0, 0.0, 0.0, [], [])
-            checks.append(Check(claim, best.support, False, _describe_missing(best)))
+            seen = set().union(*(p.toks for p in passages)) if passages else set()
+            checks.append(Check(claim, best.support, False, _describe_missing(best, seen)))
     return checks
 
 

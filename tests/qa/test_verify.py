@@ -78,6 +78,19 @@ def test_invented_figure_is_dropped(oil, embedder):
     assert "9.8" in c.reason and "not found" in c.reason
 
 
+def test_figure_taken_from_a_neighbouring_sentence_is_dropped(oil, embedder):
+    # "136 million" is the value of Kazakh investments, one sentence before the oil exports
+    _, _, right, _ = oil
+    [c] = check(
+        oil,
+        embedder,
+        f"Kazakhstan has exported 136 million tons of oil via the pipeline since 2023 [{right}].",
+    )
+    assert not c.kept and "136" in c.reason and "not with what it says" in c.reason
+    [ok] = check(oil, embedder, f"Kazakh investments in Azerbaijan are worth 136 million [{right}].")
+    assert ok.kept
+
+
 def test_wrong_name_is_dropped_even_when_it_appears_elsewhere(seed_index, embedder):
     # "Baku" and "Azerbaijan" are all over the article, but not where the summit is named
     question = "Where was the 12th OTS Summit held?"
