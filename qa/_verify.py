@@ -325,11 +325,10 @@ def _describe_missing(score: _Score, seen: set[str]) -> str:
         parts.append("figure " + ", ".join(absent))
     if score.missing_names:
         parts.append("name " + ", ".join(score.missing_names))
-    if parts:
-        return " and ".join(parts) + " not found in the sources"
+    reasons = [" and ".join(parts) + " not found in the sources"] if parts else []
     if elsewhere:
-        return f"figure {', '.join(elsewhere)} is in the sources, but not with what it says here"
-    return f"too little of it is in the sources (support {score.support:.2f})"
+        reasons.append(f"figure {', '.join(elsewhere)} is in the sources, but not with what it says here")
+    return "; ".join(reasons) or f"too little of it is in the sources (support {score.support:.2f})"
 
 
 def verify(
