@@ -7,6 +7,8 @@ import os
 import sys
 from pathlib import Path
 
+from qa._llm import add_llm_arguments, generator_from_args
+
 EXIT_USER_ERROR = 2
 
 
@@ -46,25 +48,52 @@ def _print_answer(answer, as_json: bool) -> None:
 def _assistant(args: argparse.Namespace):
     from qa import Assistant
 
-    return Assistant(_index_dir(args), top_k=args.top_k)
+    return Assistant(_index_dir(args), top_k=args.top_k, generator=generator_from_args(args))
+
+
+def _ask_streaming(bot, question: str, history, as_json: bool):
+    """Print the answer as it is generated, then what verification changed, then the sources."""
+    if as_json:
+        answer = bot.answer(question, history)
+        _print_answer(answer, True)
+        return answer
+    answer, streamed = None, []
+    try:
+        for item in bot.stream(question, history):
+            if isinstance(item, str):
+                print(item, end="", flush=True)
+                streamed.append(item)
+            else:
+                answer = item
+    finally:
+        if streamed:
+            print(flush=True)
+    if answer.text.strip() != "".join(streamed).strip():
+        print(f"\nVerified answer: {answer.text}")
+    for s in answer.sentences:
+        if not s.kept:
+            print(f"  (dropped \u201c{s.text}\u201d: {s.reason})")
+    if answer.citations:
+        print()
+        print(answer.sources_text())
+    return answer
 
 
 def cmd_ask(args: argparse.Namespace) -> int:
     from qa import QAError
 
     try:
-        answer = _assistant(args).answer(args.question)
+        _ask_streaming(_assistant(args), args.question, None, args.json)
     except QAError as exc:
         return _fail(str(exc))
-    _print_answer(answer, args.json)
     return 0
 
 
 def cmd_chat(args: argparse.Namespace) -> int:
     from qa import QAError, Turn
 
-    bot = _assistant(args)
     try:
+        bot = _assistant(args)
         bot.warm_up()
     except QAError as exc:
         return _fail(str(exc))
@@ -88,11 +117,10 @@ def cmd_chat(args: argparse.Namespace) -> int:
             print("(new conversation)")
             continue
         try:
-            answer = bot.answer(question, history)
+            answer = _ask_streaming(bot, question, history, args.json)
         except QAError as exc:
             print(f"qa: {exc}", file=sys.stderr)
             continue
-        _print_answer(answer, args.json)
         print()
         history.append(Turn(question=question, answer=answer.text))
 
@@ -130,6 +158,7 @@ def build_parser() -> argparse.ArgumentParser:
         add_index_dir(p)
         p.add_argument("--top-k", type=int, default=5, help="passages to retrieve (default 5)")
         p.add_argument("--json", action="store_true", help="print the Answer as JSON")
+        add_llm_arguments(p)
         p.set_defaults(func=func)
     _add_plugins(sub)
     return parser
