@@ -18,41 +18,38 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--index-dir")
-    parser.add_argument("--questions", type=int, default=5)
-    parser.add_argument("--max-tokens", type=int, default=64)
-    parser.add_argument("--n-ctx", type=int, default=2048)
-    parser.add_argument("--top-k", type=int, default=3)
-    parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--model", help="GGUF file (default: the packaged Gemma 3 270M)")
-    args = parser.parse_args(argv)
+def measure(
+    index_dir: str | Path,
+    *,
+    questions: int = 5,
+    max_tokens: int = 64,
+    n_ctx: int = 2048,
+    top_k: int = 3,
+    threads: int = 2,
+    model: str | None = None,
+    embedder=None,
+    echo: bool = False,
+) -> dict:
+    """Load the GGUF backend and stream answers to the first seed questions; the numbers as a dict.
 
-    from qa import Answer, Assistant, index_documents, llm_generator
+    Raises ``QAError`` when the llm extra (llama.cpp, the packaged model) is not installed.
+    """
+    from qa import Answer, Assistant, llm_generator
 
-    index_dir = args.index_dir
-    if not index_dir:
-        index_dir = tempfile.mkdtemp(prefix="qa-bench-")
-        index_documents(REPO / "seeds", index_dir, show_progress=False)
     gen = llm_generator(
-        "llamacpp",
-        model=args.model,
-        max_tokens=args.max_tokens,
-        context_window=args.n_ctx,
-        n_threads=args.threads,
+        "llamacpp", model=model, max_tokens=max_tokens, context_window=n_ctx, n_threads=threads
     )
-    bot = Assistant(index_dir, top_k=args.top_k, generator=gen)
-    bot.embedder.warm_up()
+    bot = Assistant(index_dir, top_k=top_k, generator=gen, embedder=embedder)
+    bot.embedder.embed_query("warm up")
     started = time.perf_counter()
     gen.warm_up()
     load = time.perf_counter() - started
     bot.warm_up()
 
     gold = [json.loads(line) for line in (REPO / "eval" / "gold" / "seed.jsonl").read_text().splitlines()]
-    questions = [g["question"] for g in gold if g.get("answers")][: args.questions]
+    asked = [g["question"] for g in gold if g.get("answers")][:questions]
     rows = []
-    for q in questions:
+    for q in asked:
         t0 = time.perf_counter()
         stamps: list[float] = []
         final: Answer | None = None
@@ -75,19 +72,64 @@ def main(argv: list[str] | None = None) -> int:
                 "generator": final.generator,
             }
         )
-        print(
-            f"{rows[-1]['ttft']:.2f}s ttft, {rows[-1]['decode_tps']:.1f} tok/s, {final.generator}: {q[:60]}"
-        )
+        if echo:
+            print(
+                f"{rows[-1]['ttft']:.2f}s ttft, {rows[-1]['decode_tps']:.1f} tok/s, {final.generator}: {q[:60]}"
+            )
 
     def med(key: str) -> float:
         values = [r[key] for r in rows if r[key] == r[key]]
         return statistics.median(values) if values else float("nan")
 
+    return {
+        "model": Path(gen.settings.model).name if gen.settings.model else "packaged GGUF",
+        "answers": len(rows),
+        "max_tokens": max_tokens,
+        "threads": threads,
+        "top_k": top_k,
+        "load_s": round(load, 3),
+        "ttft_p50_s": round(med("ttft"), 3),
+        "decode_tokens_per_s": round(med("decode_tps"), 2),
+        "answer_p50_s": round(med("total"), 3),
+        "tokens_p50": med("tokens"),
+        "llm_sentences_kept": sum(r["kept"] for r in rows),
+        "llm_sentences_dropped": sum(r["dropped"] for r in rows),
+        "fell_back_to_extractive": sum(r["generator"] == "extractive" for r in rows),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--index-dir")
+    parser.add_argument("--questions", type=int, default=5)
+    parser.add_argument("--max-tokens", type=int, default=64)
+    parser.add_argument("--n-ctx", type=int, default=2048)
+    parser.add_argument("--top-k", type=int, default=3)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--model", help="GGUF file (default: the packaged Gemma 3 270M)")
+    args = parser.parse_args(argv)
+
+    from qa import index_documents
+
+    index_dir = args.index_dir
+    if not index_dir:
+        index_dir = tempfile.mkdtemp(prefix="qa-bench-")
+        index_documents(REPO / "seeds", index_dir, show_progress=False)
+    r = measure(
+        index_dir,
+        questions=args.questions,
+        max_tokens=args.max_tokens,
+        n_ctx=args.n_ctx,
+        top_k=args.top_k,
+        threads=args.threads,
+        model=args.model,
+        echo=True,
+    )
     print(
-        f"model load {load:.2f}s; median time to first token {med('ttft'):.2f}s; "
-        f"median decode {med('decode_tps'):.1f} tok/s; median answer {med('total'):.2f}s; "
-        f"LLM sentences kept {sum(r['kept'] for r in rows)}, dropped {sum(r['dropped'] for r in rows)}; "
-        f"fell back to extractive {sum(r['generator'] == 'extractive' for r in rows)}/{len(rows)}"
+        f"model load {r['load_s']:.2f}s; median time to first token {r['ttft_p50_s']:.2f}s; "
+        f"median decode {r['decode_tokens_per_s']:.1f} tok/s; median answer {r['answer_p50_s']:.2f}s; "
+        f"LLM sentences kept {r['llm_sentences_kept']}, dropped {r['llm_sentences_dropped']}; "
+        f"fell back to extractive {r['fell_back_to_extractive']}/{r['answers']}"
     )
     return 0
 

@@ -124,6 +124,11 @@ class Embedder:
         return self.warm_up()._model  # the SentenceTransformer inside llama-index's wrapper
 
     @property
+    def sentence_transformer(self) -> Any:
+        """The loaded ``SentenceTransformer``, for measuring against the library itself."""
+        return self._st()
+
+    @property
     def max_tokens(self) -> int:
         return int(self._st().max_seq_length)
 
