@@ -17,7 +17,7 @@ setup: $(STAMP)
 $(STAMP): pyproject.toml
 	@test -x $(PY) || python3 -m venv $(VENV)
 	@echo "installing into $(VENV) (CPU torch; first time takes a few minutes)..."
-	@$(PY) -m pip install -q -e '.[dev]' 2>&1 | $(PIP_FILTER)
+	@$(PY) -m pip install -q -e '.[dev,milvus]' 2>&1 | $(PIP_FILTER)
 	@! $(PY) -m pip list 2>/dev/null | grep -qi '^nvidia-' || { echo "error: CUDA packages were pulled in"; exit 1; }
 	@touch $(STAMP)
 

@@ -43,6 +43,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--baseline", choices=("llamaindex",), help="also run the stock llama-index pipeline")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
+    from index import add_store_arguments  # standard library only
+
+    add_store_arguments(p)
     p.set_defaults(func=cmd_eval)
 
 
@@ -83,15 +86,23 @@ def cmd_eval(args: argparse.Namespace) -> int:
         )
     if not docs.exists():
         return _fail(f"--docs {docs}: no such folder")
-    index_dir = Path(args.index_dir) if args.index_dir else workdir / "index"
+    from index import StoreError, store_from_args
 
-    from qa import Assistant, IndexError_, index_documents
+    try:
+        store = store_from_args(args)
+    except StoreError as exc:
+        return _fail(str(exc))
+    # one default index per store, so --store milvus and faiss runs can be compared side by side
+    default_dir = workdir / ("index" if store.kind in (None, "faiss") else f"index-{store.kind}")
+    index_dir = Path(args.index_dir) if args.index_dir else default_dir
+
+    from qa import Assistant, IndexError_, QAError, index_documents
 
     from . import evaluate
     from ._report import summary_table, write_reports
 
     try:
-        report = index_documents(docs, index_dir, show_progress=not args.quiet)
+        report = index_documents(docs, index_dir, show_progress=not args.quiet, store=store)
     except IndexError_ as exc:
         return _fail(str(exc))
     print(report.summary(), file=sys.stderr)
@@ -101,12 +112,20 @@ def cmd_eval(args: argparse.Namespace) -> int:
         "docs": str(docs),
         "index_dir": str(index_dir),
         "top_k": args.top_k,
+        "store": store.kind or "as indexed",
     }
-    runs = [
-        evaluate(
-            Assistant(index_dir, top_k=args.top_k), items, name="qa", progress=not args.quiet, config=config
-        )
-    ]
+    try:
+        runs = [
+            evaluate(
+                Assistant(index_dir, top_k=args.top_k, store=store),
+                items,
+                name="qa",
+                progress=not args.quiet,
+                config=config,
+            )
+        ]
+    except (IndexError_, QAError) as exc:
+        return _fail(str(exc))
     if args.baseline == "llamaindex":
         from ._baseline import STOCK_TOP_K, stock_assistant
 
