@@ -481,6 +481,13 @@ def insert_nodes(store: Any, uri: str, nodes: list) -> None:
         store.add(nodes)
 
 
+def flush(store: Any, uri: str) -> None:
+    """Seal what was inserted: durable before the generation that needs it is committed, and
+    on milvus-lite, searched from a built index rather than a memtable rebuilt per query."""
+    with guard(uri, "flushing inserted chunks"):
+        store.client.flush(store.collection_name)
+
+
 def make_node(nid: str, key: str, digest: str, chunk: int, start: int, end: int, text: str, vec: np.ndarray):
     from llama_index.core.schema import NodeRelationship, RelatedNodeInfo, TextNode
 

@@ -556,6 +556,14 @@ def update_index(
                 milvus_work.finish(index_dir)
             except IndexError_ as exc:
                 warn(f"{exc}; the replaced chunks stay hidden and the next `qa index` removes them")
+        if recorded["kind"] == "milvus" and target["kind"] == "faiss":  # rebuilt out of Milvus
+            from . import _milvus
+
+            old_uri = _milvus.recorded_uri_to_connect(recorded["uri"], index_dir)
+            try:
+                _milvus.drop_collection(old_uri, requested.resolved_token(), recorded["collection"])
+            except IndexError_ as exc:
+                warn(f"{exc}; collection {recorded['collection']} is no longer used and may be dropped")
         report.embedded_chunks = sum(len(b.chunks) for b in builds.values())
         loaded = json.loads((_current_generation(index_dir) / "manifest.json").read_text())
         report.n_documents = len(loaded["documents"])
@@ -876,6 +884,7 @@ class _MilvusWork:
                         batch = []
             if batch:
                 _milvus.insert_nodes(store, t["connect"], batch)
+            _milvus.flush(store, t["connect"])
             self._store = store
         except BaseException:
             with contextlib.suppress(Exception):
