@@ -243,7 +243,11 @@ def connect(
         index_config.update(M=16, efConstruction=200)
     elif index_type == "IVF_FLAT":
         index_config.update(nlist=1024)
-    search_config = {"ef": 128} if index_type == "HNSW" else ({"nprobe": 32} if index_type == "IVF_FLAT" else {})
+    search_config: dict[str, Any] = {}
+    if index_type == "HNSW":
+        search_config = {"params": {"ef": 128}}
+    elif index_type == "IVF_FLAT":
+        search_config = {"params": {"nprobe": 32}}
     with guard(uri, "opening collection " + collection):
         store = _store_class()(
             uri=uri,
@@ -268,6 +272,19 @@ def connect(
         )
         _ensure_loaded(store, collection)
         return store
+
+
+def check_reachable(uri: str, token: str) -> None:
+    """Fail before minutes of embedding, not after, when the server is down."""
+    try:
+        from pymilvus import MilvusClient
+    except ImportError as exc:
+        raise StoreError("--store milvus needs the Milvus client: pip install 'qa-docs[milvus]'") from exc
+    _quiet_logs()
+    try:
+        MilvusClient(uri=uri, token=token, timeout=CONNECT_TIMEOUT).list_collections()
+    except Exception as exc:
+        raise unreachable(uri, exc) from exc
 
 
 def drop_collection(uri: str, token: str, collection: str) -> None:

@@ -342,7 +342,11 @@ class CorpusIndex:
 
             uri = store.uri or _milvus.recorded_uri_to_connect(recorded["uri"], gen.parent)
             vector_store = _milvus.connect(
-                uri, store.resolved_token(), recorded["collection"], int(manifest["dim"])
+                uri,
+                store.resolved_token(),
+                recorded["collection"],
+                int(manifest["dim"]),
+                index_type=recorded.get("index_type", "FLAT"),
             )
             ids = _milvus.node_ids_for([(d.key, d.hash) for d in documents], chunks)
             backend: Any = _milvus.MilvusBackend(
@@ -498,6 +502,10 @@ def update_index(
             previous = CorpusIndex._load(gen, requested)
             _check_compatible(previous.manifest, config, root, index_dir)
         target = _target_store(requested, recorded, previous, index_dir)
+        if target["kind"] == "milvus" and previous is None:
+            from . import _milvus
+
+            _milvus.check_reachable(target["connect"], target["token"])
 
         prev_docs = {d.key: i for i, d in enumerate(previous.documents)} if previous else {}
         files = iter_files(root)

@@ -29,6 +29,7 @@ _EXPORTS = {
     "Generator": "._generators",
     "QAError": "._assistant",
     "RetrievedChunk": "._types",
+    "StoreConfig": "index",
     "Turn": "._types",
     "answer": "._assistant",
     "get_generator": "._generators",
@@ -38,7 +39,7 @@ _EXPORTS = {
 __all__ = sorted(_EXPORTS)
 
 if TYPE_CHECKING:
-    from index import CorpusIndex, Embedder, IndexError_
+    from index import CorpusIndex, Embedder, IndexError_, StoreConfig
 
     from ._assistant import DEFAULT_TOP_K, Assistant, QAError, answer, index_documents
     from ._extractive import ExtractiveSettings
