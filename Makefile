@@ -10,7 +10,7 @@ export GRADIO_ANALYTICS_ENABLED := False
 # pip's local mirrors print a warning per package they do not hold; they are noise.
 PIP_FILTER := { grep -v "is ignored: it is neither a file nor a directory" || true; }
 
-.PHONY: setup run test lint bench clean
+.PHONY: setup run test lint bench bench-load eval clean chromium
 
 setup: $(STAMP)
 
@@ -21,18 +21,35 @@ $(STAMP): pyproject.toml
 	@! $(PY) -m pip list 2>/dev/null | grep -qi '^nvidia-' || { echo "error: CUDA packages were pulled in"; exit 1; }
 	@touch $(STAMP)
 
+# The chat's documents live in .qa/docs, seeded from seeds/ (uploads land there, never in the
+# repo); `qa serve` indexes them incrementally, then serves http://127.0.0.1:7860.
 run: $(STAMP)
-	$(VENV)/bin/qa index seeds/
-	$(VENV)/bin/qa chat
+	@mkdir -p .qa/docs && cp -n seeds/* .qa/docs/
+	$(VENV)/bin/qa serve --docs .qa/docs
 
-test: $(STAMP)
+# The browser tests drive Debian's chromium; install it once when missing (needs root).
+chromium:
+	@command -v chromium >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium; \
+	  else echo "warning: chromium is missing and only root can install it; the browser tests will fail" \
+	    "until someone runs: sudo apt-get install -y chromium"; fi; }
+
+test: $(STAMP) chromium
 	$(PY) -m pytest
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check qa index ui eval tests
 
+# Gold-set reports for the seed article and the public ClapNQ half (see eval/RESULTS.md).
+eval: $(STAMP)
+	$(VENV)/bin/qa eval eval/gold/seed.jsonl --docs seeds --baseline llamaindex --out qa-eval/seed
+	$(VENV)/bin/qa eval ../shared/data/clapnq/*.jsonl --baseline llamaindex --out qa-eval/clapnq
+
 bench: $(STAMP)
 	$(PY) -m eval.bench_core
+
+bench-load: $(STAMP)
+	$(PY) -m ui.bench_load
 
 clean:
 	rm -rf .qa .pytest_cache

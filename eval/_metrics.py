@@ -159,7 +159,9 @@ def score_turn(result: TurnResult) -> TurnResult:
         r.correct = (not r.abstained) and answer_correct(r.response, r.answers, r.answers_mode)
     if r.answerable and r.reference:
         r.rougeL = 0.0 if r.abstained else rouge_l(r.response, r.reference)
-    if r.relevant_docs or (r.answerable and r.evidence):
+    # only answerable items have a passage that answers them; an unanswerable ClapNQ item's own
+    # passage is on topic but holds no answer, so finding it or not says nothing about retrieval
+    if r.answerable and (r.relevant_docs or r.evidence):
         pairs = [(c["doc"], c["text"]) for c in r.retrieved]
         r.rank = relevant_rank(pairs, r.relevant_docs, r.evidence)
         r.hit = r.rank is not None

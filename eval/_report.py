@@ -101,7 +101,7 @@ def _plots(runs: Sequence[RunResult]) -> list[tuple[str, str]]:
     )
     ax.set_ylim(0, 1)
     ax.set_title("Metrics")
-    ax.legend()
+    ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0))
     out.append(("Metrics", _png(fig)))
     plt.close(fig)
 

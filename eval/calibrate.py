@@ -31,6 +31,7 @@ class Case:
     answerable: bool
     feats: np.ndarray
     correct: np.ndarray  # bool per candidate
+    qtype: str = "other"
 
 
 def _collect(bot: Assistant, items, dataset: str, top_k: int) -> list[Case]:
@@ -55,7 +56,9 @@ def _collect(bot: Assistant, items, dataset: str, top_k: int) -> list[Case]:
                     any(normalize(c.text) in e or e in normalize(c.text) for e in ev if e)
                     for c in scored.candidates
                 ]
-            cases.append(Case(dataset, turn.answerable, scored.features, np.asarray(correct, bool)))
+            cases.append(
+                Case(dataset, turn.answerable, scored.features, np.asarray(correct, bool), scored.qtype)
+            )
             history.append(turn.question)
     return cases
 
@@ -74,7 +77,7 @@ def evaluate(cases: list[Case], settings: ExtractiveSettings) -> dict[str, dict[
                 s = settings.score(c.feats)
                 top = int(np.argmax(s))
                 best = float(s[top])
-            abstain = best < settings.threshold
+            abstain = best < settings.threshold or (top >= 0 and settings.lacks_type(c.qtype, c.feats[top]))
             if c.answerable:
                 false_abs += abstain
                 right += (not abstain) and top >= 0 and bool(c.correct[top])

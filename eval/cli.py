@@ -96,13 +96,21 @@ def cmd_eval(args: argparse.Namespace) -> int:
     default_dir = workdir / ("index" if store.kind in (None, "faiss") else f"index-{store.kind}")
     index_dir = Path(args.index_dir) if args.index_dir else default_dir
 
-    from qa import Assistant, IndexError_, QAError, index_documents
+    from qa import Assistant, IndexError_, IndexMismatch, QAError, index_documents
 
     from . import evaluate
     from ._report import summary_table, write_reports
 
     try:
-        report = index_documents(docs, index_dir, show_progress=not args.quiet, store=store)
+        try:
+            report = index_documents(docs, index_dir, show_progress=not args.quiet, store=store)
+        except IndexMismatch:
+            if args.index_dir:  # the user's own index: theirs to rebuild
+                raise
+            # our private eval index, built by another version: rebuild it
+            report = index_documents(
+                docs, index_dir, show_progress=not args.quiet, rebuild=True, store=store
+            )
     except IndexError_ as exc:
         return _fail(str(exc))
     print(report.summary(), file=sys.stderr)

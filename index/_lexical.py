@@ -200,6 +200,9 @@ def tokens(text: str, keep_stopwords: bool = False) -> list[str]:
     return out
 
 
+_EMPTY_MARKER = "EMPTY"
+
+
 class LexicalIndex:
     """BM25 over chunk texts (``bm25s``), plus document frequencies for term weighting."""
 
@@ -211,20 +214,25 @@ class LexicalIndex:
     def build(cls, texts: list[str]) -> LexicalIndex:
         import bm25s
 
-        corpus = [tokens(t) or ["__empty__"] for t in texts]
+        # bm25s cannot index nothing; an emptied folder (last document removed) is still a
+        # valid index, so a placeholder row stands in and ``n_docs`` stays 0.
+        corpus = [tokens(t) or ["__empty__"] for t in texts] or [["__empty__"]]
         bm25 = bm25s.BM25()
         bm25.index(corpus, show_progress=False)
         return cls(bm25, len(texts))
 
     def save(self, folder: Path) -> None:
         self._bm25.save(str(folder), show_progress=False)
+        if self.n_docs == 0:
+            (folder / _EMPTY_MARKER).write_text("no chunks; the one BM25 row is a placeholder\n")
 
     @classmethod
     def load(cls, folder: Path) -> LexicalIndex:
         import bm25s
 
         bm25 = bm25s.BM25.load(str(folder), mmap=False)
-        return cls(bm25, int(bm25.scores["num_docs"]))
+        n_docs = 0 if (folder / _EMPTY_MARKER).exists() else int(bm25.scores["num_docs"])
+        return cls(bm25, n_docs)
 
     def idf(self, token: str) -> float:
         """Inverse document frequency; unseen tokens get the maximum."""

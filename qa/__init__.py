@@ -15,14 +15,18 @@ from typing import TYPE_CHECKING, Any
 _EXPORTS = {
     "ABSTAIN_TEXT": "._generators",
     "DEFAULT_TOP_K": "._assistant",
+    "GENERATOR_NAMES": "._generators",
+    "SUPPORTED_SUFFIXES": "index",
     "Answer": "._types",
     "Assistant": "._assistant",
+    "BadDocument": "index",
     "Citation": "._types",
     "CorpusIndex": "index",
     "Embedder": "index",
     "Hit": "._retrieval",
     "HybridRetriever": "._retrieval",
     "IndexError_": "index",
+    "IndexMismatch": "index",
     "Retriever": "._retrieval",
     "ExtractiveGenerator": "._generators",
     "ExtractiveSettings": "._extractive",
@@ -34,16 +38,26 @@ _EXPORTS = {
     "answer": "._assistant",
     "get_generator": "._generators",
     "index_documents": "._assistant",
+    "parse_document": "index",
 }
 
 __all__ = sorted(_EXPORTS)
 
 if TYPE_CHECKING:
-    from index import CorpusIndex, Embedder, IndexError_, StoreConfig
+    from index import (
+        SUPPORTED_SUFFIXES,
+        BadDocument,
+        CorpusIndex,
+        Embedder,
+        IndexError_,
+        IndexMismatch,
+        StoreConfig,
+        parse_document,
+    )
 
     from ._assistant import DEFAULT_TOP_K, Assistant, QAError, answer, index_documents
     from ._extractive import ExtractiveSettings
-    from ._generators import ABSTAIN_TEXT, ExtractiveGenerator, Generator, get_generator
+    from ._generators import ABSTAIN_TEXT, GENERATOR_NAMES, ExtractiveGenerator, Generator, get_generator
     from ._retrieval import Hit, HybridRetriever, Retriever
     from ._types import Answer, Citation, RetrievedChunk, Turn
 

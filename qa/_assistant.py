@@ -73,6 +73,13 @@ class Assistant:
                     self._retriever = self._make_retriever(self._index)
         return self._index
 
+    def _snapshot(self) -> tuple[CorpusIndex, Retriever]:
+        """The index and its retriever as one pair, so a reload between the two reads cannot mix them."""
+        _ = self.index
+        with self._lock:
+            assert self._index is not None and self._retriever is not None
+            return self._index, self._retriever
+
     @property
     def embedder(self) -> Embedder:
         if self._embedder is None:
@@ -98,9 +105,7 @@ class Assistant:
             raise QAError("the question is empty; ask something about your documents")
         timings: dict[str, float] = {}
         t0 = time.perf_counter()
-        index = self.index
-        retriever = self._retriever
-        assert retriever is not None
+        index, retriever = self._snapshot()
         standalone = condense(question, history)
         t1 = time.perf_counter()
         query_vec = self.embedder.embed_query(standalone)

@@ -16,7 +16,7 @@ from ._types import Turn
 
 _LEADS = re.compile(
     r"^\s*(and|but|also|so|then|what about|how about|and what about|what of|same for|"
-    r"what else|anything else|why|how come)\b",
+    r"what else|anything else)\b",
     re.I,
 )
 _REFERS = re.compile(
@@ -26,13 +26,28 @@ _REFERS = re.compile(
 )
 
 
+_WH_START = re.compile(
+    r"^\s*(what|who|whom|whose|where|when|which|how|is|are|was|were|does|do|did|can)\b", re.I
+)
+_NAME = re.compile(r"(?<=\S)\s+([A-Z][\w\-]+)")  # a capitalised word that does not open the question
+
+
 def needs_history(question: str) -> bool:
-    content = tokens(question)
+    """Whether a question leans on an earlier turn.
+
+    A question that names its own subject ("Who is the President of Kazakhstan?", "What
+    is the recipe for plov?") stands alone even when short; one that only points back
+    ("What format did he propose?", "And by 2027?") does not.
+    """
     if _LEADS.match(question):
         return True
-    if len(content) <= 2:
+    content = tokens(question)
+    names = bool(_NAME.search(question)) or any(t[0].isdigit() for t in content)
+    if len(content) <= 1:
         return True
-    return bool(_REFERS.search(question)) and len(content) <= 6
+    if _REFERS.search(question) and not names and len(content) <= 6:
+        return True
+    return len(content) == 2 and not names and not _WH_START.match(question)
 
 
 def condense(question: str, history: Sequence[Turn | dict | str] | None) -> str:

@@ -14,6 +14,9 @@ from ._retrieval import Hit
 
 ABSTAIN_TEXT = "The documents do not say."
 
+# What get_generator accepts; the web chat's settings offer exactly these.
+GENERATOR_NAMES: tuple[str, ...] = ("extractive",)
+
 
 @dataclass
 class Span:
@@ -81,4 +84,4 @@ def get_generator(name: str | Generator = "extractive") -> Generator:
         return name
     if name == "extractive":
         return ExtractiveGenerator()
-    raise ValueError(f"unknown answer generator {name!r}; available: extractive")
+    raise ValueError(f"unknown answer generator {name!r}; available: {', '.join(GENERATOR_NAMES)}")

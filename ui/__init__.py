@@ -1,1 +1,96 @@
+"""The web chat: ask questions about a folder of documents in a browser, see the cited passages.
 
+>>> from ui import serve                                   # doctest: +SKIP
+>>> serve("seeds/")                                        # http://127.0.0.1:7860
+
+Gradio and the models load only when an app is built, so importing ``ui`` is cheap.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ._docs import DEFAULT_MAX_UPLOAD_MB, safe_filename
+
+if TYPE_CHECKING:
+    import gradio as gr
+
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 7860
+
+__all__ = [
+    "DEFAULT_HOST",
+    "DEFAULT_MAX_UPLOAD_MB",
+    "DEFAULT_PORT",
+    "build_app",
+    "launch_options",
+    "safe_filename",
+    "serve",
+]
+
+
+def build_app(
+    docs_dir: str | Path,
+    index_dir: str | Path | None = None,
+    *,
+    top_k: int = 5,
+    max_upload_mb: float = DEFAULT_MAX_UPLOAD_MB,
+    embedder: Any = None,
+    stream_delay: float = 0.02,
+    sync: bool = True,
+) -> gr.Blocks:
+    """The chat app over ``docs_dir``; with ``sync`` the folder is indexed (incrementally) first.
+
+    ``embedder`` (a ``qa.Embedder``) is reused for answering, e.g. one already loaded.
+    Raises the index's one-line errors (``qa.IndexError_``) when the folder cannot be indexed.
+    """
+    from ._app import ChatService, build_blocks
+
+    service = ChatService(
+        Path(docs_dir).expanduser(),
+        Path(index_dir).expanduser() if index_dir else None,
+        top_k=top_k,
+        max_upload_mb=max_upload_mb,
+        embedder=embedder,
+        stream_delay=stream_delay,
+    )
+    if sync:
+        service.sync()
+        if service.n_documents():
+            service.bot.warm_up()  # the first question should not wait for the model
+    demo = build_blocks(service)
+    demo.qa_service = service  # type: ignore[attr-defined]  # for tests and scripts
+    return demo
+
+
+def launch_options(max_upload_mb: float = DEFAULT_MAX_UPLOAD_MB) -> dict[str, Any]:
+    """Keyword arguments for ``build_app(...).launch()``: theme, CSS, the [n] click script."""
+    from ._app import launch_options as options
+
+    return options(max_upload_mb)
+
+
+def serve(
+    docs_dir: str | Path,
+    index_dir: str | Path | None = None,
+    *,
+    host: str = DEFAULT_HOST,
+    port: int = DEFAULT_PORT,
+    auth: list[tuple[str, str]] | None = None,
+    max_upload_mb: float = DEFAULT_MAX_UPLOAD_MB,
+    top_k: int = 5,
+) -> None:
+    """Index ``docs_dir`` and serve the chat until interrupted."""
+    demo = build_app(docs_dir, index_dir, top_k=top_k, max_upload_mb=max_upload_mb)
+    service = demo.qa_service  # type: ignore[attr-defined]
+    print(
+        f"documents: {service.docs_dir.resolve()} ({service.n_documents()} indexed); index: {service.index_dir}"
+    )
+    demo.launch(
+        server_name=host,
+        server_port=port,
+        auth=auth or None,
+        auth_message="Sign in to ask questions about these documents." if auth else None,
+        **launch_options(max_upload_mb),
+    )

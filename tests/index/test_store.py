@@ -210,3 +210,18 @@ def test_index_of_an_older_format_asks_for_rebuild(tmp_path, docs_copy, embedder
         update_index(docs_copy, index_dir, embedder=embedder, show_progress=False)
     report = update_index(docs_copy, index_dir, embedder=embedder, show_progress=False, rebuild=True)
     assert len(report.added) == 1
+
+
+def test_removing_the_last_document_leaves_an_empty_answerable_index(tmp_path, docs_copy, embedder):
+    from qa import Assistant
+
+    index_dir = tmp_path / "idx"
+    update_index(docs_copy, index_dir, embedder=embedder, show_progress=False)
+    for path in docs_copy.iterdir():
+        path.unlink()
+    report = update_index(docs_copy, index_dir, embedder=embedder, show_progress=False)
+    assert len(report.removed) == 1 and report.n_documents == 0 and report.n_chunks == 0
+    idx = CorpusIndex.open(index_dir)
+    assert idx.documents == [] and idx.lexical.n_docs == 0 and idx.lexical.search("Gabala", 5) == []
+    answer = Assistant(index_dir, embedder=embedder).answer("Where was the 12th OTS Summit held?")
+    assert answer.abstained and answer.retrieved == []

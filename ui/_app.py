@@ -1,0 +1,496 @@
+"""The Gradio app: chat with streamed, cited answers, a sources panel, and a Documents tab.
+
+State that belongs to one browser session (its conversation) lives
+in ``gr.State``; the models, the index and the docs folder are shared by all sessions.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import logging
+import os
+import re
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+# Before gradio imports huggingface_hub, which reads these once: no analytics calls from
+# the server, and no model-loading progress bars on the user's terminal.
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+
+import gradio as gr  # noqa: E402
+
+from . import _render as R  # noqa: E402
+from ._docs import DEFAULT_MAX_UPLOAD_MB, Library, Progress
+
+if TYPE_CHECKING:
+    from qa import Answer, Generator
+
+log = logging.getLogger("qa.ui")
+
+SEED_KEY = "000_5c5733213d75056c.txt"
+SEED_EXAMPLES = (
+    "How much Kazakh oil has been exported via the Baku-Tbilisi-Ceyhan pipeline since 2023?",
+    "Where will the hot-briquetted-iron plant be located?",
+    "How many companies with Kazakh capital operate in Azerbaijan?",
+    "Where was the 12th OTS Summit held?",
+)
+DOC_HEADERS = ["Document", "Title", "Passages", "Pages", "Characters"]
+ASK_CONCURRENCY = 16  # answering itself is serialised; this only lets streams interleave
+
+CSS = """
+#qa-sources { max-height: 78vh; overflow-y: auto; }
+.qa-sources { font-size: 0.95em; }
+.qa-src-for { margin: 0 0 .4em; opacity: .85; }
+.qa-src, .qa-ret { border-left: 3px solid var(--color-accent, #f97316); padding: .35em .7em;
+  margin: .6em 0; background: var(--block-background-fill); border-radius: 4px; }
+.qa-ret { border-left-color: var(--border-color-primary, #d1d5db); }
+.qa-src.qa-flash { outline: 3px solid #f59e0b; outline-offset: 2px; }
+.qa-src-head { font-weight: 600; }
+.qa-src-meta { font-size: .82em; opacity: .75; }
+.qa-passage { margin: .35em 0; padding: 0; border: 0; font-style: normal; }
+.qa-passage mark { background: #fde68a; color: #111827; padding: 0 .1em; border-radius: 2px; }
+a.qa-cite { font-weight: 600; text-decoration: none; }
+.qa-abstain { border: 1px dashed #b45309; background: #fffbeb; color: #78350f; padding: .5em .7em;
+  border-radius: 6px; }
+.qa-abstain-label { font-weight: 700; text-transform: uppercase; font-size: .78em; letter-spacing: .04em;
+  margin-right: .4em; }
+.qa-notice { color: #9a3412; background: #fff7ed; border: 1px solid #fdba74; padding: .4em .7em;
+  border-radius: 6px; }
+.qa-ok { color: #166534; } .qa-err { color: #9a3412; } .qa-busy { opacity: .85; }
+.qa-standalone { font-size: .8em; opacity: .7; margin-top: .35em; }
+.qa-pending { opacity: .6; font-style: italic; }
+"""
+
+# Clicking [n] in an answer scrolls its passage into view. Another answer's passages
+# appear a moment later (the chatbot's select event re-renders the panel), so wait.
+HEAD = """<script>
+document.addEventListener('click', function (ev) {
+  var a = ev.target && ev.target.closest ? ev.target.closest('a.qa-cite') : null;
+  if (!a) return;
+  ev.preventDefault();
+  var id = (a.getAttribute('href') || '').slice(1);
+  var tries = 0;
+  (function reveal() {
+    var el = document.getElementById(id);
+    if (el) {
+      el.scrollIntoView({block: 'center'});
+      el.classList.add('qa-flash');
+      setTimeout(function () { el.classList.remove('qa-flash'); }, 1600);
+    } else if (tries++ < 60) {
+      setTimeout(reveal, 100);
+    }
+  })();
+}, true);
+</script>"""
+
+SYSTEM_FONTS = ["system-ui", "-apple-system", "Segoe UI", "Roboto", "Helvetica", "Arial", "sans-serif"]
+MONO_FONTS = ["ui-monospace", "SFMono-Regular", "Menlo", "Consolas", "monospace"]
+
+
+def theme() -> gr.themes.Base:
+    """Plain font-family names: the page fetches no web fonts, so it works offline."""
+    return gr.themes.Default(font=SYSTEM_FONTS, font_mono=MONO_FONTS)
+
+
+def launch_options(max_upload_mb: float = DEFAULT_MAX_UPLOAD_MB) -> dict[str, Any]:
+    """What ``Blocks.launch`` needs besides host and port (Gradio 6 takes theme/css/head here)."""
+    transport_cap = max(2 * max_upload_mb, max_upload_mb + 1)  # our own check gives the message
+    return {
+        "theme": theme(),
+        "css": CSS,
+        "head": HEAD,
+        "ssr_mode": False,
+        "max_file_size": f"{int(transport_cap * 1_000_000)}b",
+        "show_error": False,
+    }
+
+
+@dataclass
+class ChatTurn:
+    """One question of a session and what became of it."""
+
+    question: str
+    answer: Answer | None = None
+    partial: str | None = None  # the text shown so far while streaming
+    notice: str = ""  # a problem shown instead of an answer
+
+
+class Conversation:
+    """One browser session's chat. Handlers change it in place, never replace it, so two
+    events of the same session (an example click and an Enter) see the same turns.
+
+    A plain class, not a dataclass: Gradio serialises dataclass values into the page config.
+    """
+
+    def __init__(self, turns: list[ChatTurn] | None = None, epoch: int = 0, shown: int | None = None):
+        self.turns: list[ChatTurn] = turns if turns is not None else []
+        self.epoch = epoch  # bumped by "New chat", so a stream that started before it stops
+        self.shown = shown  # the turn whose sources the panel shows
+        self.lock = threading.Lock()
+
+    def __deepcopy__(self, memo: dict) -> Conversation:
+        """gr.State copies its initial value per session; each copy gets its own lock."""
+        return Conversation(copy.deepcopy(self.turns, memo), self.epoch, self.shown)
+
+    @contextlib.contextmanager
+    def one_question_at_a_time(self, timeout: float = 300.0) -> Iterator[None]:
+        """A question asked while another streams waits, then sees it in its history.
+
+        Without this, two events of one session (an example click, then Enter) would
+        interleave, and the browser keeps only the newer event's updates.
+        """
+        got = self.lock.acquire(timeout=timeout)
+        try:
+            yield
+        finally:
+            if got:
+                self.lock.release()
+
+    def sources(self) -> str:
+        """The sources panel for the shown turn; any event of the session may render it."""
+        t = self.shown
+        if t is None or not 0 <= t < len(self.turns) or self.turns[t].answer is None:
+            return R.EMPTY_SOURCES
+        return R.sources_html(self.turns[t].answer, t)
+
+
+def stream_text(text: str, delay: float, max_seconds: float = 1.0, max_steps: int = 24) -> Iterator[str]:
+    """The answer so far, a few words at a time (``delay`` seconds per word, at most ``max_seconds``).
+
+    The extractive generator returns whole answers; an LLM backend will hand its token
+    stream to the same loop instead. Steps are bounded because each one re-sends the chat.
+    """
+    words = re.findall(r"\S+\s*", text)
+    if not words:
+        return
+    per_step = -(-len(words) // max_steps)  # ceil
+    steps = -(-len(words) // per_step)
+    pause = min(delay * per_step, max_seconds / steps)
+    for i in range(per_step, len(words) + per_step, per_step):
+        yield "".join(words[:i]).rstrip()
+        if pause and i < len(words):
+            time.sleep(pause)
+
+
+def chat_messages(turns: list[ChatTurn]) -> list[dict[str, str]]:
+    """Messages for gr.Chatbot; message ``2*t + 1`` is always the reply to turn ``t``."""
+    messages: list[dict[str, str]] = []
+    for t, turn in enumerate(turns):
+        messages.append({"role": "user", "content": R.question_html(turn.question)})
+        a = turn.answer
+        if turn.notice:
+            content = R.notice_html(turn.notice)
+        elif a is None:
+            content = R.pending_html()
+        elif a.abstained:
+            content = R.abstain_html(a.text, a.standalone_question)
+        elif turn.partial is not None:
+            content = R.answer_html(turn.partial, t, len(a.citations))
+        else:
+            content = R.answer_html(a.text, t, len(a.citations), a.standalone_question)
+        messages.append({"role": "assistant", "content": content})
+    return messages
+
+
+def _status_html(p: Progress) -> str:
+    cls = "qa-busy" if not p.done else ("qa-ok" if p.ok else "qa-err")
+    return f'<div class="{cls}" role="status">{R.esc(p.message)}</div>'
+
+
+class ChatService:
+    """The shared half of the app: one Assistant, one Library, one answering lock."""
+
+    def __init__(
+        self,
+        docs_dir: Path,
+        index_dir: Path | None,
+        *,
+        top_k: int,
+        max_upload_mb: float,
+        embedder: Any,
+        stream_delay: float,
+    ) -> None:
+        from qa import Assistant
+
+        self.docs_dir = docs_dir
+        self.top_k = top_k
+        self.stream_delay = stream_delay
+        self.bot = Assistant(index_dir, top_k=top_k, embedder=embedder)
+        self.index_dir = self.bot.index_dir  # the default ($QA_INDEX_DIR or ./.qa/index) resolved
+        self._embedder = embedder
+        # One answer at a time: the model is CPU-bound anyway, and the Assistant must not
+        # reload a new index generation in the middle of another thread's answer.
+        self._lock = threading.Lock()
+        self._generators: dict[str, Generator] = {}
+        self.library = Library(
+            docs_dir, self.index_dir, open_index=self.live_index, max_upload_mb=max_upload_mb
+        )
+
+    def live_index(self) -> Any | None:
+        """The current index generation, or None before the first indexing run."""
+        from qa import QAError
+
+        if not (self.index_dir / "CURRENT").exists():
+            return None
+        with self._lock:
+            try:
+                return self.bot.index
+            except QAError:
+                return None
+
+    def sync(self) -> Any:
+        """Index the docs folder at startup, with the answering embedder (nothing else runs yet)."""
+        from qa import index_documents
+
+        self.docs_dir.mkdir(parents=True, exist_ok=True)
+        if self._embedder is None:
+            return self.library.sync()
+        index = self.live_index()
+        options: dict[str, Any] = {"show_progress": False, "embedder": self._embedder}
+        if index is not None:
+            m = index.manifest
+            if m["embed_model"] != self._embedder.model_name:
+                return self.library.sync()
+            options.update(chunk_size=m["chunk_size"], chunk_overlap=m["chunk_overlap"])
+        return index_documents(self.docs_dir, self.index_dir, **options)
+
+    def n_documents(self) -> int:
+        index = self.live_index()
+        return len(index.documents) if index is not None else 0
+
+    def answer(self, question: str, history: list[Any], top_k: int | None, generator: str | None) -> Answer:
+        from qa import get_generator
+
+        name = generator or "extractive"
+        with self._lock:
+            if name not in self._generators:
+                self._generators[name] = get_generator(name)
+            self.bot.generator = self._generators[name]
+            return self.bot.answer(question, history, top_k=int(top_k or self.top_k))
+
+    def documents_table(self) -> list[list[Any]]:
+        return [
+            [d.key, d.title, d.chunks, d.pages if d.pages is not None else "", d.chars]
+            for d in self.library.documents()
+        ]
+
+    def examples(self) -> list[dict[str, str]]:
+        keys = {d.key for d in self.library.documents()}
+        if any(k.rsplit("/", 1)[-1] == SEED_KEY for k in keys):
+            return [{"text": q} for q in SEED_EXAMPLES]
+        return []
+
+
+def _example_text(evt: gr.SelectData) -> str:
+    """The question of a clicked example, put into the question box."""
+    return evt.value["text"] if isinstance(evt.value, dict) else str(evt.value)
+
+
+def build_blocks(service: ChatService) -> gr.Blocks:
+    """Lay out the page and wire its events; every event has an ``api_name`` for clients."""
+    from qa import GENERATOR_NAMES, QAError, Turn
+
+    def ask(question: str, top_k: float, generator: str, conv: Conversation):
+        with conv.one_question_at_a_time():
+            yield from answer_turn(question, top_k, generator, conv)
+
+    def answer_turn(question: str, top_k: float, generator: str, conv: Conversation):
+        q = (question or "").strip()
+        if not q:
+            msg = "Type a question about your documents first."
+            yield question, chat_messages(conv.turns), gr.skip(), R.notice_html(msg)
+            return
+        if service.n_documents() == 0:
+            msg = (
+                "The documents are still being indexed; ask again in a moment."
+                if service.library.busy
+                else "No documents are indexed yet. Add some in the Documents tab, then ask again."
+            )
+            conv.turns.append(ChatTurn(q, notice=msg))
+            yield "", chat_messages(conv.turns), R.EMPTY_SOURCES, R.notice_html(msg)
+            return
+        epoch = conv.epoch
+        history = [Turn(question=x.question, answer=x.answer.text) for x in conv.turns if x.answer]
+        turn = ChatTurn(q)
+        conv.turns.append(turn)
+        t = len(conv.turns) - 1
+        yield "", chat_messages(conv.turns), gr.skip(), ""
+        keep = gr.skip()  # the box was cleared once; the user may be typing the next question
+        try:
+            answer = service.answer(q, history, top_k, generator)
+        except (QAError, ValueError) as exc:
+            turn.notice = f"Could not answer: {exc}"
+        except Exception:  # a bug must not show a traceback to the user; the log has it
+            log.exception("answering %r failed", q)
+            turn.notice = "Something went wrong while answering; the server log has the details."
+        if turn.notice:
+            if conv.epoch == epoch:
+                yield keep, chat_messages(conv.turns), gr.skip(), R.notice_html(turn.notice)
+            return
+        turn.answer = answer
+        conv.shown = t  # the newest answer's sources, until the user picks another answer
+        sent = None
+
+        def sources_update() -> Any:
+            # The panel follows the conversation, not this event: another event of the
+            # session (or a click on an older answer) may have changed what it shows.
+            nonlocal sent
+            html = conv.sources()
+            if html == sent:
+                return gr.skip()
+            sent = html
+            return html
+
+        if not answer.abstained:
+            for partial in stream_text(answer.text, service.stream_delay):
+                if conv.epoch != epoch:  # "New chat" was pressed meanwhile
+                    return
+                turn.partial = partial
+                yield keep, chat_messages(conv.turns), sources_update(), ""
+        turn.partial = None
+        if conv.epoch == epoch:  # the last step carries every value, for API clients
+            yield keep, chat_messages(conv.turns), conv.sources(), ""
+
+    def select_answer(conv: Conversation, evt: gr.SelectData):
+        index = evt.index[0] if isinstance(evt.index, (list, tuple)) else evt.index
+        t = int(index) // 2
+        if 0 <= t < len(conv.turns) and conv.turns[t].answer is not None:
+            conv.shown = t
+            return conv.sources()
+        return gr.skip()
+
+    def new_chat(conv: Conversation):
+        conv.turns.clear()
+        conv.epoch += 1
+        conv.shown = None
+        return "", [], R.EMPTY_SOURCES, ""
+
+    def docs_outputs() -> tuple[Any, Any]:
+        table = service.documents_table()
+        keys = [row[0] for row in table]
+        return table, gr.Dropdown(choices=keys, value=None)
+
+    def run_job(progress: Iterator[Progress]):
+        for p in progress:
+            if p.done:
+                table, choices = docs_outputs()
+                yield _status_html(p), table, choices, None
+            else:
+                yield _status_html(p), gr.skip(), gr.skip(), gr.skip()
+
+    def add_documents(files: list[str] | None):
+        pairs = [(Path(f), Path(f).name) for f in files or []]
+        yield from run_job(service.library.add(pairs))
+
+    def remove_document(key: str | None):
+        yield from run_job(service.library.remove(key))
+
+    def list_documents():
+        return docs_outputs()
+
+    mb = service.library.max_upload_mb
+    kinds = ".txt .md .html .pdf .docx"
+    with gr.Blocks(title="qa — answers with sources", analytics_enabled=False) as demo:
+        conv = gr.State(Conversation())  # per browser session; handlers change it in place
+        gr.Markdown(
+            "## Ask your documents\nEvery answer quotes its sources; click **[n]** to see the passage."
+        )
+        with gr.Tabs():
+            with gr.Tab("Chat", id="chat"), gr.Row(equal_height=False):
+                with gr.Column(scale=3, min_width=360):
+                    chatbot = gr.Chatbot(
+                        label="Conversation",
+                        elem_id="qa-chat",
+                        height=520,
+                        render_markdown=False,  # content is our own escaped HTML
+                        sanitize_html=True,
+                        latex_delimiters=[],
+                        buttons=[],
+                        feedback_options=None,
+                        examples=service.examples() or None,
+                        placeholder="Ask a question about your documents. Follow-up questions use the conversation so far.",
+                    )
+                    with gr.Row():
+                        question = gr.Textbox(
+                            label="Question",
+                            show_label=False,
+                            placeholder="Ask a question…",
+                            elem_id="qa-question",
+                            scale=6,
+                            max_lines=4,
+                            autofocus=True,
+                        )
+                        ask_btn = gr.Button("Ask", variant="primary", scale=1, elem_id="qa-ask", min_width=80)
+                        new_btn = gr.Button("New chat", scale=1, elem_id="qa-new", min_width=120)
+                    notice = gr.HTML("", label="Notice", elem_id="qa-notice", js_on_load=None)
+                    with gr.Accordion("Settings", open=False):
+                        top_k = gr.Slider(
+                            1, 20, value=service.top_k, step=1, label="Passages to retrieve (top-k)"
+                        )
+                        generator = gr.Dropdown(
+                            choices=list(GENERATOR_NAMES),
+                            value=GENERATOR_NAMES[0],
+                            label="Answer generator",
+                            info="extractive quotes the best-supported sentences, or says the documents do not say",
+                        )
+                with gr.Column(scale=2, min_width=320):
+                    gr.Markdown("### Sources")
+                    sources = gr.HTML(R.EMPTY_SOURCES, label="Sources", elem_id="qa-sources", js_on_load=None)
+            with gr.Tab("Documents", id="documents"):
+                gr.Markdown(
+                    f"Add {kinds} files (up to {mb:g} MB each). They are copied into "
+                    f"`{service.docs_dir}` and indexed; questions keep working meanwhile."
+                )
+                files = gr.File(
+                    file_count="multiple",
+                    type="filepath",
+                    label=f"Add documents ({kinds})",
+                    elem_id="qa-upload",
+                )
+                status = gr.HTML("", label="Status", elem_id="qa-doc-status", js_on_load=None)
+                table = gr.Dataframe(
+                    headers=DOC_HEADERS, interactive=False, label="Indexed documents", elem_id="qa-docs"
+                )
+                with gr.Row():
+                    to_remove = gr.Dropdown(
+                        choices=[],
+                        label="Document to remove",
+                        allow_custom_value=True,
+                        scale=4,
+                        elem_id="qa-remove-doc",
+                    )
+                    remove_btn = gr.Button("Remove", variant="stop", scale=1, elem_id="qa-remove")
+                    refresh_btn = gr.Button("Refresh list", scale=1)
+
+        ask_io = {
+            "fn": ask,
+            "inputs": [question, top_k, generator, conv],
+            "outputs": [question, chatbot, sources, notice],
+            "concurrency_limit": ASK_CONCURRENCY,
+        }
+        # A question asked while the previous answer streams waits for it, so a session's
+        # history stays in order ("always_last": the box keeps what the user typed).
+        gr.on([ask_btn.click, question.submit], **ask_io, api_name="ask", trigger_mode="always_last")
+        chatbot.example_select(_example_text, None, question, api_visibility="private").then(
+            **ask_io, api_visibility="private"
+        )
+        chatbot.select(select_answer, [conv], [sources], api_visibility="private")
+        chat_reset = [question, chatbot, sources, notice]
+        new_btn.click(new_chat, [conv], chat_reset, api_name="new_chat")
+        chatbot.clear(new_chat, [conv], chat_reset, api_visibility="private")  # its own trash button
+
+        docs_out = [status, table, to_remove, files]
+        files.upload(add_documents, files, docs_out, api_name="add_documents", concurrency_id="index")
+        remove_btn.click(
+            remove_document, to_remove, docs_out, api_name="remove_document", concurrency_id="index"
+        )
+        refresh_btn.click(list_documents, None, [table, to_remove], api_name="list_documents")
+        demo.load(list_documents, None, [table, to_remove], api_visibility="private")
+    demo.queue(default_concurrency_limit=8)
+    return demo

@@ -1,0 +1,280 @@
+"""The documents folder behind the web chat: checked uploads, removal, incremental re-indexing.
+
+Uploads are checked (type, size, readable) *before* they enter the folder, so a corrupt
+file never replaces a good one. Indexing runs on its own embedder in a worker thread,
+one run at a time, while questions keep being answered from the previous generation.
+"""
+
+from __future__ import annotations
+
+import os
+import queue
+import re
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+DEFAULT_MAX_UPLOAD_MB = 20.0
+_MAX_NAME = 120
+
+
+class UploadRejected(Exception):
+    """A file the user gave us that we will not index; ``str()`` is a friendly line."""
+
+
+def safe_filename(name: str) -> str:
+    """A plain file name inside the docs folder: no directories, no hidden or odd characters.
+
+    >>> safe_filename("../../etc/passwd.txt"), safe_filename("C:\\\\x\\\\My report.PDF")
+    ('passwd.txt', 'My report.PDF')
+    """
+    base = re.split(r"[\\/]", name.replace("\x00", ""))[-1]
+    base = re.sub(r"_+", "_", re.sub(r"[^\w.\- ()]+", "_", base)).strip()
+    stem, dot, suffix = base.rpartition(".")
+    if not dot:
+        stem, suffix = base, ""
+    if len(suffix) > 16:  # not a file type: keep it in the name
+        stem, suffix = f"{stem}_{suffix}", ""
+    stem = stem.strip(" .")  # a leading dot would hide the file from the indexer
+    if not stem.strip("_ "):
+        stem = "document"
+    stem = stem[: _MAX_NAME - len(suffix) - 1]
+    return f"{stem}.{suffix}" if suffix else stem
+
+
+def human_size(n_bytes: int) -> str:
+    return f"{n_bytes / 1e6:.1f} MB" if n_bytes >= 100_000 else f"{n_bytes / 1e3:.0f} KB"
+
+
+@dataclass
+class DocInfo:
+    key: str
+    title: str
+    chunks: int
+    chars: int
+    pages: int | None
+
+
+@dataclass
+class Progress:
+    """One update from a running indexing job, for the status line."""
+
+    message: str
+    done: bool = False
+    ok: bool = True
+
+
+class Library:
+    """Owns the docs folder and the writes to its index; the Assistant only reads.
+
+    ``open_index`` returns the live index (the app passes one that shares the answering
+    lock, so a reload never happens in the middle of an answer).
+    """
+
+    def __init__(
+        self,
+        docs_dir: Path,
+        index_dir: Path,
+        *,
+        open_index: Callable[[], Any | None],
+        max_upload_mb: float = DEFAULT_MAX_UPLOAD_MB,
+        embedder: Any = None,
+    ) -> None:
+        self.docs_dir = Path(docs_dir)
+        self.index_dir = Path(index_dir)
+        self.max_bytes = int(max_upload_mb * 1_000_000)
+        self.max_upload_mb = max_upload_mb
+        self._open_index = open_index
+        self._embedder = embedder
+        self._lock = threading.Lock()
+
+    @property
+    def busy(self) -> bool:
+        """True while an indexing run is going on."""
+        return self._lock.locked()
+
+    # ------------------------------------------------------------------ reading
+
+    def documents(self) -> list[DocInfo]:
+        index = self._open_index()
+        if index is None:
+            return []
+        counts = index.manifest.get("documents", {})
+        out = []
+        for doc in index.documents:
+            info = counts.get(doc.key, {})
+            pages = len({p[2] for p in doc.pages}) if doc.pages else None
+            out.append(DocInfo(doc.key, doc.title, int(info.get("n_chunks", 0)), len(doc.text), pages))
+        return out
+
+    # ------------------------------------------------------------------ uploads
+
+    def check_upload(self, source: Path, original_name: str) -> tuple[str, bytes]:
+        """The sanitised name and content of an acceptable upload, or :class:`UploadRejected`."""
+        from qa import SUPPORTED_SUFFIXES, BadDocument, parse_document
+
+        name = safe_filename(original_name)
+        shown = original_name.replace("\\", "/").rsplit("/", 1)[-1] or name
+        suffix = Path(name).suffix.lower()
+        if suffix not in SUPPORTED_SUFFIXES:
+            kinds = ", ".join(s for s in SUPPORTED_SUFFIXES if s != ".htm")
+            raise UploadRejected(
+                f"{shown}: unsupported file type {suffix or '(no extension)'}; upload one of {kinds}"
+            )
+        size = source.stat().st_size
+        if size > self.max_bytes:
+            raise UploadRejected(
+                f"{shown} is {human_size(size)}; the limit is {self.max_upload_mb:g} MB per file"
+            )
+        data = source.read_bytes()
+        try:
+            parse_document(Path(name), data)
+        except BadDocument as exc:
+            raise UploadRejected(f"{shown} cannot be read: {exc}") from exc
+        return name, data
+
+    def _place(self, name: str, data: bytes) -> Path:
+        """Write into the docs folder atomically (a hidden temp name is never indexed)."""
+        self.docs_dir.mkdir(parents=True, exist_ok=True)
+        target = (self.docs_dir / name).resolve()
+        if target.parent != self.docs_dir.resolve():  # safe_filename makes this impossible
+            raise UploadRejected(f"{name}: not a plain file name")
+        tmp = self.docs_dir / f".upload-{os.getpid()}-{threading.get_ident()}-{name}"
+        tmp.write_bytes(data)
+        os.replace(tmp, target)
+        return target
+
+    def add(self, files: list[tuple[Path, str]]) -> Iterator[Progress]:
+        """Check, copy and index uploaded ``(temp path, original name)`` pairs."""
+        problems: list[str] = []
+        accepted: list[tuple[str, bytes]] = []
+        if not files:
+            yield Progress("Choose one or more files to add.", done=True, ok=False)
+            return
+        yield Progress(f"Checking {len(files)} file(s)…")
+        for source, original in files:
+            try:
+                accepted.append(self.check_upload(Path(source), original))
+            except UploadRejected as exc:
+                problems.append(str(exc))
+            except OSError as exc:
+                problems.append(f"{original}: could not read the upload ({exc.strerror or exc})")
+        if not accepted:
+            yield Progress(" ".join(problems), done=True, ok=False)
+            return
+        names = []
+        for name, data in accepted:
+            self._place(name, data)
+            names.append(name)
+        yield from self._reindex(f"Adding {', '.join(names)}", problems)
+
+    # ------------------------------------------------------------------ removal
+
+    def remove(self, key: str | None) -> Iterator[Progress]:
+        """Delete one indexed document from the folder and drop it from the index."""
+        key = (key or "").strip()
+        known = {d.key for d in self.documents()}
+        if not key:
+            yield Progress("Choose a document to remove.", done=True, ok=False)
+            return
+        if key not in known:
+            yield Progress(f"There is no indexed document named {key}.", done=True, ok=False)
+            return
+        root = self.docs_dir.resolve()
+        path = (root / key).resolve()
+        if root not in path.parents:
+            yield Progress(f"{key} is not inside the documents folder.", done=True, ok=False)
+            return
+        try:
+            path.unlink(missing_ok=True)
+        except OSError as exc:
+            yield Progress(f"Could not delete {key}: {exc.strerror or exc}", done=True, ok=False)
+            return
+        yield from self._reindex(f"Removing {key}", [])
+
+    # ------------------------------------------------------------------ indexing
+
+    def sync(self) -> Any:
+        """Index the folder now, in this thread (startup); raises the index's errors."""
+        from qa import index_documents
+
+        with self._lock:
+            return index_documents(self.docs_dir, self.index_dir, **self._index_options())
+
+    def _index_options(self) -> dict[str, Any]:
+        options: dict[str, Any] = {"show_progress": False}
+        index = self._open_index()
+        if index is not None:  # keep the chunking the index was built with
+            m = index.manifest
+            options.update(
+                embed_model=m["embed_model"], chunk_size=m["chunk_size"], chunk_overlap=m["chunk_overlap"]
+            )
+        options["embedder"] = self._indexing_embedder(options.get("embed_model"))
+        return options
+
+    def _indexing_embedder(self, model: str | None) -> Any:
+        """A second embedder, so indexing never shares a tokenizer with answering threads."""
+        from qa import Embedder
+
+        if self._embedder is None or (model and self._embedder.model_name != model):
+            self._embedder = Embedder(model) if model else Embedder()
+        return self._embedder
+
+    def _reindex(self, what: str, problems: list[str]) -> Iterator[Progress]:
+        from qa import IndexError_, index_documents
+
+        while not self._lock.acquire(timeout=0.5):
+            yield Progress(f"{what}: waiting for another indexing run to finish…")
+        events: queue.Queue[tuple[str, Any]] = queue.Queue()
+        warnings: list[str] = []
+
+        def work() -> None:
+            try:
+                options = self._index_options()
+                options["progress"] = lambda done, total: events.put(("progress", (done, total)))
+                options["warn"] = warnings.append
+                events.put(("done", index_documents(self.docs_dir, self.index_dir, **options)))
+            except IndexError_ as exc:
+                events.put(("error", str(exc)))
+            except Exception as exc:  # noqa: BLE001 - shown as one line; the index stays as it was
+                events.put(("error", f"{type(exc).__name__}: {exc}"))
+            finally:
+                self._lock.release()
+
+        try:
+            worker = threading.Thread(target=work, name="qa-indexing", daemon=True)
+        except BaseException:
+            self._lock.release()
+            raise
+        worker.start()  # it releases the lock, even if nobody is listening any more
+        yield Progress(f"{what}: reading and indexing…")
+        while True:
+            try:
+                kind, value = events.get(timeout=0.25)
+            except queue.Empty:
+                continue
+            if kind == "progress":
+                done, total = value
+                yield Progress(f"{what}: embedded {done} of {total} passages…")
+            elif kind == "error":
+                yield Progress(f"{what} failed: {value}", done=True, ok=False)
+                return
+            else:
+                yield Progress(_report_line(value, problems), done=True, ok=not problems)
+                return
+
+
+def _report_line(report: Any, problems: list[str]) -> str:
+    parts = []
+    for label, keys in (("added", report.added), ("updated", report.updated), ("removed", report.removed)):
+        if keys:
+            parts.append(f"{label} {', '.join(keys)}")
+    line = ("Done: " + "; ".join(parts) + ".") if parts else "Done: nothing changed."
+    line += f" The index holds {report.n_documents} document(s), {report.n_chunks} passages."
+    for path, why in report.skipped:
+        line += f" Skipped {Path(path).name}: {why}."
+    if problems:
+        line += " Not added: " + " ".join(problems)
+    return line

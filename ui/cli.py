@@ -1,0 +1,146 @@
+"""``qa serve``: registered into the ``qa`` command through the ``qa.commands`` entry point.
+
+``qa`` knows nothing about the web chat (ui sits above it); this module only adds a
+subcommand, and imports Gradio and the models when the command runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from . import DEFAULT_HOST, DEFAULT_MAX_UPLOAD_MB, DEFAULT_PORT
+
+EXIT_USER_ERROR = 2
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "serve",
+        help="the web chat, with sources and document upload, in a browser",
+        description="Index the documents folder (incrementally), then serve the chat at "
+        f"http://{DEFAULT_HOST}:{DEFAULT_PORT}.",
+    )
+    p.add_argument(
+        "--docs",
+        help="documents folder to index and upload into (default: $QA_DOCS_DIR, "
+        "the folder the index was built from, or ./docs)",
+    )
+    p.add_argument(
+        "--index-dir",
+        default=os.environ.get("QA_INDEX_DIR"),
+        help="index folder (default: $QA_INDEX_DIR or ./.qa/index)",
+    )
+    p.add_argument(
+        "--host",
+        default=DEFAULT_HOST,
+        help=f"address to bind (default {DEFAULT_HOST}; anything else exposes the chat to the network)",
+    )
+    p.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"port (default {DEFAULT_PORT})")
+    p.add_argument("--auth-file", help="require a login: a file of user:password lines (else $QA_AUTH)")
+    p.add_argument(
+        "--max-upload-mb",
+        default=os.environ.get("QA_MAX_UPLOAD_MB", f"{DEFAULT_MAX_UPLOAD_MB:g}"),
+        help=f"largest upload per file in MB (default: $QA_MAX_UPLOAD_MB or {DEFAULT_MAX_UPLOAD_MB:g})",
+    )
+    p.add_argument("--top-k", type=int, default=5, help="passages to retrieve (default 5)")
+    p.set_defaults(func=cmd_serve)
+
+
+def _fail(message: str) -> int:
+    print(f"qa: error: {message}", file=sys.stderr)
+    return EXIT_USER_ERROR
+
+
+def _auth(args: argparse.Namespace) -> list[tuple[str, str]] | None:
+    """Logins from --auth-file (one user:password a line) or $QA_AUTH; ValueError if malformed."""
+    if args.auth_file:
+        try:
+            lines = Path(args.auth_file).read_text(encoding="utf-8").splitlines()
+        except OSError as exc:
+            raise ValueError(f"--auth-file {args.auth_file}: {exc.strerror or exc}") from exc
+        source = f"--auth-file {args.auth_file}"
+    elif os.environ.get("QA_AUTH"):
+        lines, source = [os.environ["QA_AUTH"]], "QA_AUTH"
+    else:
+        return None
+    logins = []
+    for line in (ln.strip() for ln in lines):
+        if not line or line.startswith("#"):
+            continue
+        user, sep, password = line.partition(":")
+        if not (sep and user.strip() and password):
+            raise ValueError(f"{source} must hold user:password (one per line in a file)")
+        logins.append((user.strip(), password))
+    if not logins:
+        raise ValueError(f"{source} holds no user:password line")
+    return logins
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    """Check the options (cheaply, before any model loads), index the docs folder, serve."""
+    import ipaddress
+    import socket
+
+    if not 0 < args.port < 65536:
+        return _fail(f"--port must be between 1 and 65535 (got {args.port})")
+    try:
+        max_mb = float(args.max_upload_mb)
+    except ValueError:
+        return _fail(
+            f"--max-upload-mb / QA_MAX_UPLOAD_MB must be a number of megabytes (got {args.max_upload_mb!r})"
+        )
+    if not max_mb > 0:
+        return _fail(f"--max-upload-mb must be more than 0 (got {args.max_upload_mb})")
+    try:
+        auth = _auth(args)
+    except ValueError as exc:
+        return _fail(str(exc))
+    try:
+        loopback = args.host == "localhost" or ipaddress.ip_address(args.host).is_loopback
+    except ValueError:
+        loopback = False
+    if not loopback and not auth:
+        print(
+            f"qa: warning: serving on {args.host}, reachable from other machines, without a login; "
+            "set QA_AUTH=user:password or --auth-file to require one",
+            file=sys.stderr,
+        )
+    docs = args.docs or os.environ.get("QA_DOCS_DIR")
+    if docs and not Path(docs).is_dir():
+        return _fail(f"--docs {docs}: no such folder")
+    try:  # fail now, not after loading the model, when the port is taken
+        socket.create_server((args.host, args.port)).close()
+    except OSError as exc:
+        reason = str(exc.strerror or exc).split(" (while")[0]
+        return _fail(f"cannot serve on {args.host}:{args.port}: {reason}")
+
+    from qa import IndexError_, QAError
+
+    from . import serve
+
+    index_dir = Path(args.index_dir) if args.index_dir else None
+    try:
+        if not docs:  # the folder the index was built from, else ./docs
+            from qa import Assistant
+
+            try:
+                docs = Assistant(index_dir).index.root or "docs"
+            except QAError:
+                docs = "docs"
+        serve(
+            docs,
+            index_dir,
+            host=args.host,
+            port=args.port,
+            auth=auth,
+            max_upload_mb=max_mb,
+            top_k=args.top_k,
+        )
+    except (QAError, IndexError_) as exc:
+        return _fail(str(exc))
+    except OSError as exc:  # the port was taken after all, between our check and Gradio's bind
+        return _fail(f"cannot serve on {args.host}:{args.port}: {exc}")
+    return 0
