@@ -241,10 +241,6 @@ def test_cli_index_then_ask_needs_no_flags_and_unreachable_server_is_one_line(tm
     assert out.returncode == 0, out.stderr
     assert "1 added" in out.stdout
     q = "How much Kazakh oil has been exported via the Baku-Tbilisi-Ceyhan pipeline since 2023?"
-    out = _run_qa("ask", q, cwd=tmp_path)  # the manifest says where the vectors are
-    assert out.returncode == 0, out.stderr
-    assert "approximately 3.4 million tons" in out.stdout
-
     dead = "http://127.0.0.1:9"  # discard port: nothing listens on loopback
     secret = "user:s3cret-token"
     for args in (("ask", q, "--milvus-uri", dead), ("index", str(REPO / "seeds"), "--store", "milvus", "--milvus-uri", dead)):
@@ -253,9 +249,10 @@ def test_cli_index_then_ask_needs_no_flags_and_unreachable_server_is_one_line(tm
         assert out.stderr.startswith("qa: error: ") and dead in out.stderr
         assert len(out.stderr.strip().splitlines()) == 1 and "Traceback" not in out.stderr
         assert "s3cret" not in out.stderr + out.stdout
-    # nothing was lost
+    # nothing was lost, and no flag is needed: the manifest says where the vectors are
     out = _run_qa("ask", q, cwd=tmp_path)
-    assert out.returncode == 0 and "3.4 million tons" in out.stdout
+    assert out.returncode == 0, out.stderr
+    assert "approximately 3.4 million tons" in out.stdout
     out = _run_qa("ask", q, "--store", "faiss", cwd=tmp_path)
     assert out.returncode == 2 and "--rebuild" in out.stderr and "Traceback" not in out.stderr
 
