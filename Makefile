@@ -14,10 +14,15 @@ PIP_FILTER := { grep -v "is ignored: it is neither a file nor a directory" || tr
 
 setup: $(STAMP)
 
+# llama-cpp-python compiles llama.cpp: a portable AVX2 build, because the default native one
+# crashes on the first decode on CPUs that advertise AMX. --no-cache-dir keeps pip from reusing
+# a wheel it once built with other flags.
+LLAMA_CMAKE_ARGS := -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON
+
 $(STAMP): pyproject.toml
 	@test -x $(PY) || python3 -m venv $(VENV)
-	@echo "installing into $(VENV) (CPU torch; first time takes a few minutes)..."
-	@$(PY) -m pip install -q -e '.[dev,milvus]' 2>&1 | $(PIP_FILTER)
+	@echo "installing into $(VENV) (CPU torch, and llama.cpp compiles: first time takes 10-15 minutes)..."
+	@CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" $(PY) -m pip install -q --no-cache-dir -e '.[dev,llm,milvus]' 2>&1 | $(PIP_FILTER)
 	@! $(PY) -m pip list 2>/dev/null | grep -qi '^nvidia-' || { echo "error: CUDA packages were pulled in"; exit 1; }
 	@touch $(STAMP)
 

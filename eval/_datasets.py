@@ -31,6 +31,7 @@ class GoldTurn:
 class GoldItem:
     id: str
     turns: list[GoldTurn]
+    source: str = ""  # the gold file it came from
 
     @property
     def is_dialogue(self) -> bool:
@@ -75,7 +76,7 @@ def load_native(path: Path) -> list[GoldItem]:
                         answerable=answerable,
                     )
                 )
-            items.append(GoldItem(str(obj["id"]), turns))
+            items.append(GoldItem(str(obj["id"]), turns, str(path)))
             continue
         if "question" not in obj:
             raise GoldFormatError(f"{where}: needs 'question' (or 'turns')")
@@ -95,6 +96,7 @@ def load_native(path: Path) -> list[GoldItem]:
                         answerable=bool(obj.get("answerable", True)),
                     )
                 ],
+                str(path),
             )
         )
     return items
@@ -148,6 +150,7 @@ def load_clapnq(paths: list[Path], corpus_dir: Path | None = None) -> list[GoldI
                             relevant_docs=keys,
                         )
                     ],
+                    str(path),
                 )
             )
     return items
@@ -176,6 +179,7 @@ def load_llamaindex(path: Path) -> list[GoldItem]:
                         answerable=bool(ref),
                     )
                 ],
+                str(path),
             )
         )
     return items

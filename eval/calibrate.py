@@ -17,12 +17,20 @@ from pathlib import Path
 
 import numpy as np
 
-from qa import Assistant, ExtractiveSettings, index_documents
+from qa import Assistant, ExtractiveSettings, IndexMismatch, index_documents
 from qa._extractive import FEATURES, extract_features
 from qa._followup import condense
 
 from ._datasets import load_clapnq, load_native
 from ._normalize import contains, normalize
+
+
+def _index(docs, index_dir) -> None:
+    """Our private calibration index: rebuilt when an older version wrote it."""
+    try:
+        index_documents(docs, index_dir)
+    except IndexMismatch:
+        index_documents(docs, index_dir, rebuild=True)
 
 
 @dataclass
@@ -128,14 +136,14 @@ def main(argv: list[str] | None = None) -> int:
     work = Path(args.work)
     cases: list[Case] = []
 
-    index_documents(args.seed_docs, work / "seed-index")
+    _index(args.seed_docs, work / "seed-index")
     seed_bot = Assistant(work / "seed-index").warm_up()
     cases += _collect(seed_bot, load_native(Path(args.seed_gold)), "seed", args.top_k)
 
     clap_files = sorted(Path(args.clapnq).glob("*.jsonl"))
     if clap_files:
         items = load_clapnq(clap_files, work / "clapnq-docs")
-        index_documents(work / "clapnq-docs", work / "clapnq-index")
+        _index(work / "clapnq-docs", work / "clapnq-index")
         clap_bot = Assistant(work / "clapnq-index", embedder=seed_bot.embedder).warm_up()
         cases += _collect(clap_bot, items, "clapnq", args.top_k)
 

@@ -41,11 +41,20 @@ def register(sub: argparse._SubParsersAction) -> None:
         metavar="METRIC=VALUE",
         help="exit 1 when METRIC misses VALUE; for false_abstain_rate and latency_* the bound is a maximum",
     )
-    p.add_argument("--baseline", choices=("llamaindex",), help="also run the stock llama-index pipeline")
+    p.add_argument(
+        "--baseline",
+        choices=("llamaindex",),
+        help="also run the stock llama-index pipeline (with --llm: its CitationQueryEngine on the same LLM)",
+    )
+    p.add_argument("--limit", type=int, metavar="N", help="only the first N items of each gold file")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     from index import add_store_arguments  # standard library only
 
     add_store_arguments(p)
+
+    from qa._llm import add_llm_arguments  # standard library only: registering stays instant
+
+    add_llm_arguments(p)
     p.set_defaults(func=cmd_eval)
 
 
@@ -79,6 +88,16 @@ def cmd_eval(args: argparse.Namespace) -> int:
         items = load_gold(gold, args.format, corpus if fmt == "clapnq" else None)
     except GoldFormatError as exc:
         return _fail(str(exc))
+    if args.limit is not None:
+        if args.limit < 1:
+            return _fail("--limit must be at least 1")
+        taken: dict[str, int] = {}
+        kept = []
+        for item in items:
+            taken[item.source] = taken.get(item.source, 0) + 1
+            if taken[item.source] <= args.limit:
+                kept.append(item)
+        items = kept
     docs = corpus if fmt == "clapnq" else (Path(args.docs) if args.docs else None)
     if docs is None:
         return _fail(
@@ -96,7 +115,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
     default_dir = workdir / ("index" if store.kind in (None, "faiss") else f"index-{store.kind}")
     index_dir = Path(args.index_dir) if args.index_dir else default_dir
 
-    from qa import Assistant, IndexError_, IndexMismatch, QAError, index_documents
+    from qa import Assistant, IndexError_, IndexMismatch, QAError, generator_from_args, index_documents
 
     from . import evaluate
     from ._report import summary_table, write_reports
@@ -108,9 +127,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
             if args.index_dir:  # the user's own index: theirs to rebuild
                 raise
             # our private eval index, built by another version: rebuild it
-            report = index_documents(
-                docs, index_dir, show_progress=not args.quiet, rebuild=True, store=store
-            )
+            report = index_documents(docs, index_dir, show_progress=not args.quiet, rebuild=True, store=store)
     except IndexError_ as exc:
         return _fail(str(exc))
     print(report.summary(), file=sys.stderr)
@@ -123,18 +140,30 @@ def cmd_eval(args: argparse.Namespace) -> int:
         "store": store.kind or "as indexed",
     }
     try:
-        runs = [
-            evaluate(
-                Assistant(index_dir, top_k=args.top_k, store=store),
-                items,
-                name="qa",
-                progress=not args.quiet,
-                config=config,
-            )
-        ]
+        generator = generator_from_args(args)
+        bot = Assistant(index_dir, top_k=args.top_k, generator=generator, store=store)
+        bot.warm_up()
+        if not isinstance(generator, str):
+            generator.warm_up()
     except (IndexError_, QAError) as exc:
         return _fail(str(exc))
-    if args.baseline == "llamaindex":
+    llm = args.llm != "extractive"
+    name = f"qa ({args.llm}{', unverified' if llm and args.no_verify else ''})" if llm else "qa"
+    config.update(llm=args.llm, verify=not args.no_verify, limit=args.limit)
+    runs = [evaluate(bot, items, name=name, progress=not args.quiet, config=config)]
+    if args.baseline == "llamaindex" and llm:
+        from ._baseline import STOCK_TOP_K, CitationEngineBot
+
+        runs.append(
+            evaluate(
+                CitationEngineBot(index_dir, generator),
+                items,
+                name=f"llamaindex CitationQueryEngine ({args.llm})",
+                progress=not args.quiet,
+                config={**config, "top_k": STOCK_TOP_K, "pipeline": "CitationQueryEngine, default chunking"},
+            )
+        )
+    elif args.baseline == "llamaindex":
         from ._baseline import STOCK_TOP_K, stock_assistant
 
         runs.append(

@@ -326,7 +326,9 @@ class Lexicon:
         return Lexicon(n, {t: c for t, c in df.items() if c > 0})
 
     def save(self, path: Path) -> None:
-        path.write_text(json.dumps({"n_docs": self.n_docs, "df": self.df}, ensure_ascii=False), encoding="utf-8")
+        path.write_text(
+            json.dumps({"n_docs": self.n_docs, "df": self.df}, ensure_ascii=False), encoding="utf-8"
+        )
 
     @classmethod
     def load(cls, path: Path) -> Lexicon:

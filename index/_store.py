@@ -303,9 +303,7 @@ class CorpusIndex:
             close()
 
     @classmethod
-    def open(
-        cls, index_dir: str | Path | None = None, store: StoreConfig | str | None = None
-    ) -> CorpusIndex:
+    def open(cls, index_dir: str | Path | None = None, store: StoreConfig | str | None = None) -> CorpusIndex:
         """Load the live generation; ``store`` may name the expected kind or a moved Milvus URI."""
         index_dir = Path(index_dir) if index_dir else default_index_dir()
         gen = _current_generation(index_dir)
@@ -378,7 +376,9 @@ class FaissBackend:
     def load(cls, gen: Path) -> FaissBackend:
         from llama_index.vector_stores.faiss import FaissVectorStore
 
-        return cls(FaissVectorStore.from_persist_path(str(gen / VECTOR_FILE)), LexicalIndex.load(gen / "bm25"))
+        return cls(
+            FaissVectorStore.from_persist_path(str(gen / VECTOR_FILE)), LexicalIndex.load(gen / "bm25")
+        )
 
     def dense_search(self, query_vec: np.ndarray, k: int) -> list[tuple[int, float]]:
         from llama_index.core.vector_stores.types import VectorStoreQuery
@@ -394,7 +394,11 @@ class FaissBackend:
     def chunk_vectors(self, rows: list[int] | None = None) -> np.ndarray:
         client = self.vector_store.client
         if rows is None:
-            return client.reconstruct_n(0, client.ntotal) if client.ntotal else np.zeros((0, client.d), np.float32)
+            return (
+                client.reconstruct_n(0, client.ntotal)
+                if client.ntotal
+                else np.zeros((0, client.d), np.float32)
+            )
         if not len(rows):
             return np.zeros((0, client.d), np.float32)
         return np.stack([client.reconstruct(int(r)) for r in rows])
@@ -630,7 +634,9 @@ def _target_store(
             prefix = recorded["collection"].rsplit("_", 1)[0]
         target.update(
             collection=_milvus.physical_collection(StoreConfig(collection=prefix), index_dir),
-            index_type=(requested.index_type or (recorded.get("index_type") if same_store else None) or "FLAT"),
+            index_type=(
+                requested.index_type or (recorded.get("index_type") if same_store else None) or "FLAT"
+            ),
             new_collection=True,
             old={"uri": old_uri, "collection": recorded["collection"]} if same_store else None,
         )

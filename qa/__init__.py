@@ -18,6 +18,7 @@ _EXPORTS = {
     "GENERATOR_NAMES": "._generators",
     "SUPPORTED_SUFFIXES": "index",
     "Answer": "._types",
+    "AnswerSentence": "._types",
     "Assistant": "._assistant",
     "BadDocument": "index",
     "Citation": "._types",
@@ -31,13 +32,19 @@ _EXPORTS = {
     "ExtractiveGenerator": "._generators",
     "ExtractiveSettings": "._extractive",
     "Generator": "._generators",
+    "LLMGenerator": "._llmgen",
+    "LLMSettings": "._llm",
     "QAError": "._assistant",
     "RetrievedChunk": "._types",
     "StoreConfig": "index",
+    "StreamingGenerator": "._generators",
     "Turn": "._types",
     "answer": "._assistant",
     "get_generator": "._generators",
     "index_documents": "._assistant",
+    "add_llm_arguments": "._llm",
+    "generator_from_args": "._llm",
+    "llm_generator": "._llm",
     "parse_document": "index",
 }
 
@@ -57,9 +64,18 @@ if TYPE_CHECKING:
 
     from ._assistant import DEFAULT_TOP_K, Assistant, QAError, answer, index_documents
     from ._extractive import ExtractiveSettings
-    from ._generators import ABSTAIN_TEXT, GENERATOR_NAMES, ExtractiveGenerator, Generator, get_generator
+    from ._generators import (
+        ABSTAIN_TEXT,
+        GENERATOR_NAMES,
+        ExtractiveGenerator,
+        Generator,
+        StreamingGenerator,
+        get_generator,
+    )
+    from ._llm import LLMSettings, add_llm_arguments, generator_from_args, llm_generator
+    from ._llmgen import LLMGenerator
     from ._retrieval import Hit, HybridRetriever, Retriever
-    from ._types import Answer, Citation, RetrievedChunk, Turn
+    from ._types import Answer, AnswerSentence, Citation, RetrievedChunk, Turn
 
 
 def __getattr__(name: str) -> Any:

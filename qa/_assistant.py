@@ -4,25 +4,35 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 from index import CorpusIndex, Embedder, IndexError_, StoreConfig, default_index_dir, set_offline_env
 
+from ._errors import QAError
 from ._followup import condense
-from ._generators import ABSTAIN_TEXT, GenerationRequest, Generator, get_generator
+from ._generators import (
+    ABSTAIN_TEXT,
+    Generation,
+    GenerationRequest,
+    Generator,
+    StreamingGenerator,
+    get_generator,
+)
 from ._retrieval import HybridRetriever, Retriever
 from ._types import Answer, Citation, RetrievedChunk, Turn
 
 DEFAULT_TOP_K = 5
 
 
-class QAError(Exception):
-    """A user-facing problem (no index, empty question...); ``str()`` is one line."""
-
-
 class Assistant:
     """Answers questions over one index, with citations.
+
+    ``generator`` is ``"extractive"`` (the default: quotes, no LLM), ``"llamacpp"`` (a
+    local GGUF model; the packaged Gemma 3 270M unless ``QA_LLM_MODEL`` names one),
+    ``"openai-like"`` (any OpenAI-compatible server, from ``QA_LLM_BASE_URL``,
+    ``QA_LLM_MODEL`` and ``QA_LLM_API_KEY``), or a generator instance such as
+    ``qa.llm_generator("llamacpp", max_tokens=128)``.
 
     >>> bot = Assistant(".qa/index")                      # doctest: +SKIP
     >>> a = bot.answer("Where was the 12th OTS Summit held?")  # doctest: +SKIP
@@ -45,7 +55,10 @@ class Assistant:
         self.index_dir = Path(index_dir) if index_dir else default_index_dir()
         self.store = StoreConfig.coerce(store)
         self.top_k = top_k
-        self.generator = get_generator(generator)
+        try:
+            self.generator = get_generator(generator)
+        except ValueError as exc:
+            raise QAError(str(exc)) from exc
         self._embedder = embedder
         self._index: CorpusIndex | None = None
         self._make_retriever = retriever
@@ -87,8 +100,12 @@ class Assistant:
         return self._embedder
 
     def warm_up(self) -> Assistant:
+        """Load the index, the embedder and the generator's model now rather than on first use."""
         _ = self.index
         self.embedder.embed_query("warm up")
+        warm = getattr(self.generator, "warm_up", None)
+        if callable(warm):
+            warm()
         return self
 
     # -- answering ---------------------------------------------------------------
@@ -100,25 +117,85 @@ class Assistant:
         *,
         top_k: int | None = None,
     ) -> Answer:
+        final: Answer | None = None
+        for item in self.stream(question, history, top_k=top_k):
+            if isinstance(item, Answer):
+                final = item
+        assert final is not None
+        return final
+
+    def stream(
+        self,
+        question: str,
+        history: Sequence[Turn | dict | str] | None = None,
+        *,
+        top_k: int | None = None,
+    ) -> Iterator[str | Answer]:
+        """Answer while the generator writes: yields text deltas (``str``), then one final ``Answer``.
+
+        The deltas are the generator's *draft*, shown to the user as it is produced; the
+        final ``Answer`` is the verified one, whose ``text`` may differ: unsupported
+        sentences dropped, citations re-pointed and renumbered (see ``Answer.sentences``
+        and ``Answer.draft``). The extractive generator yields its whole text at once.
+        The question is checked before this returns, so an empty one raises ``QAError``
+        here, not on the first ``next()``; backend failures raise ``QAError`` while iterating.
+
+        >>> for item in bot.stream("Where was the 12th OTS Summit held?"):  # doctest: +SKIP
+        ...     if isinstance(item, str): print(item, end="", flush=True)
+        ...     else: final = item
+        """
         question = (question or "").strip()
         if not question:
             raise QAError("the question is empty; ask something about your documents")
+        return self._stream(question, history, top_k)
+
+    def _stream(
+        self, question: str, history: Sequence[Turn | dict | str] | None, top_k: int | None
+    ) -> Iterator[str | Answer]:
         timings: dict[str, float] = {}
         t0 = time.perf_counter()
         index, retriever = self._snapshot()
-        standalone = condense(question, history)
+        generator = self.generator
+        standalone = None
+        if history and isinstance(generator, StreamingGenerator):
+            standalone = generator.condense(question, history)
+        standalone = standalone or condense(question, history)
         t1 = time.perf_counter()
         query_vec = self.embedder.embed_query(standalone)
         t2 = time.perf_counter()
         try:  # a remote store can fail mid-question: one line, not a traceback
             hits = retriever.retrieve(standalone, query_vec, top_k or self.top_k)
-            t3 = time.perf_counter()
-            gen = self.generator.generate(GenerationRequest(question, standalone, query_vec, hits, index))
         except IndexError_ as exc:
             raise QAError(str(exc)) from exc
+        t3 = time.perf_counter()
+        request = GenerationRequest(question, standalone, query_vec, hits, index, self.embedder)
+        gen: Generation | None = None
+        if isinstance(generator, StreamingGenerator):
+            for item in generator.stream(request):
+                if isinstance(item, Generation):
+                    gen = item
+                elif item:
+                    timings.setdefault("first_token", time.perf_counter() - t0)
+                    yield item
+        else:
+            gen = generator.generate(request)
+            timings["first_token"] = time.perf_counter() - t0
+            yield gen.text if not gen.abstained else (gen.text or ABSTAIN_TEXT)
+        assert gen is not None, "a streaming generator must end with a Generation"
         t4 = time.perf_counter()
-        timings.update(embed=t2 - t1, retrieve=t3 - t2, generate=t4 - t3, total=t4 - t0)
+        timings.update(condense=t1 - t0, embed=t2 - t1, retrieve=t3 - t2, generate=t4 - t3, total=t4 - t0)
+        yield self._build_answer(question, standalone, hits, gen, generator.name, timings, index)
 
+    def _build_answer(
+        self,
+        question: str,
+        standalone: str,
+        hits: list,
+        gen: Generation,
+        generator_name: str,
+        timings: dict[str, float],
+        index: CorpusIndex,
+    ) -> Answer:
         citations = []
         for n, span in enumerate(gen.spans, start=1):
             doc = index.documents[span.doc]
@@ -132,6 +209,7 @@ class Assistant:
                     end=span.end,
                     quote=doc.text[span.start : span.end],
                     score=span.score,
+                    verified=gen.verified[n - 1] if gen.verified else True,
                 )
             )
         retrieved = []
@@ -156,6 +234,9 @@ class Assistant:
             retrieved=retrieved,
             timings={k: round(v, 6) for k, v in timings.items()},
             standalone_question=standalone if standalone != question else None,
+            sentences=gen.sentences or [],
+            generator=gen.generator or generator_name,
+            draft=gen.draft,
         )
 
 

@@ -1,9 +1,10 @@
-"""Answer generators behind one narrow interface, so LLM backends can plug in later."""
+"""Answer generators behind one narrow interface: the extractive default and LLM backends."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 import numpy as np
 
@@ -11,11 +12,15 @@ from index import CorpusIndex
 
 from ._extractive import ExtractiveSettings, extract_features, select
 from ._retrieval import Hit
+from ._types import AnswerSentence, Turn
+
+if TYPE_CHECKING:
+    from index import Embedder
 
 ABSTAIN_TEXT = "The documents do not say."
 
 # What get_generator accepts; the web chat's settings offer exactly these.
-GENERATOR_NAMES: tuple[str, ...] = ("extractive",)
+GENERATOR_NAMES: tuple[str, ...] = ("extractive", "openai-like", "llamacpp")
 
 
 @dataclass
@@ -35,6 +40,7 @@ class GenerationRequest:
     query_vec: np.ndarray
     hits: list[Hit]
     index: CorpusIndex
+    embedder: Embedder | None = None  # for verifying LLM output; the Assistant passes its own
 
 
 @dataclass
@@ -42,6 +48,10 @@ class Generation:
     text: str  # with [n] markers; spans[n-1] is marker n
     abstained: bool
     spans: list[Span] = field(default_factory=list)
+    sentences: list[AnswerSentence] | None = None  # per-sentence support, dropped ones included
+    draft: str | None = None  # an LLM's raw output, before verification
+    generator: str | None = None  # who wrote ``text``, when not the generator asked (a fallback)
+    verified: list[bool] | None = None  # per span: checked to support its sentence
     confidence: float | None = None  # 0..1 support of the best candidate, answered or not
 
 
@@ -49,6 +59,18 @@ class Generator(Protocol):
     name: str
 
     def generate(self, request: GenerationRequest) -> Generation: ...
+
+
+@runtime_checkable
+class StreamingGenerator(Generator, Protocol):
+    """A generator that can also stream its draft and rewrite follow-ups (the LLM backends).
+
+    ``stream`` yields text deltas as they are produced, then exactly one :class:`Generation`.
+    """
+
+    def stream(self, request: GenerationRequest) -> Iterator[str | Generation]: ...
+
+    def condense(self, question: str, history: Sequence[Turn | dict | str]) -> str | None: ...
 
 
 class ExtractiveGenerator:
@@ -72,16 +94,29 @@ class ExtractiveGenerator:
         confidence = self.settings.confidence(selection.best_score)
         if selection.abstained:
             return Generation(ABSTAIN_TEXT, True, confidence=confidence)
-        parts, spans = [], []
+        parts, spans, sentences = [], [], []
         for n, (cand, conf) in enumerate(selection.picks, start=1):
             parts.append(f"{cand.text} [{n}]")
             spans.append(Span(cand.doc, cand.start, cand.end, round(conf, 4)))
-        return Generation(" ".join(parts), False, spans, confidence)
+            sentences.append(
+                AnswerSentence(
+                    text=cand.text, citations=[n], support=round(conf, 4), kept=True, reason="quoted verbatim"
+                )
+            )
+        return Generation(" ".join(parts), False, spans, sentences, confidence=confidence)
 
 
-def get_generator(name: str | Generator = "extractive") -> Generator:
+GENERATORS = GENERATOR_NAMES  # the name the LLM step used
+
+
+def get_generator(name: str | Generator = "extractive", **options) -> Generator:
+    """A generator by name (``options`` go to the LLM backends), or ``name`` itself if it is one."""
     if not isinstance(name, str):
         return name
     if name == "extractive":
-        return ExtractiveGenerator()
+        return ExtractiveGenerator(**options)
+    if name in GENERATOR_NAMES:
+        from ._llm import make_generator
+
+        return make_generator(name, **options)
     raise ValueError(f"unknown answer generator {name!r}; available: {', '.join(GENERATOR_NAMES)}")

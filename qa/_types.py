@@ -16,6 +16,11 @@ class Citation(BaseModel):
     end: int
     quote: str = Field(description="the cited text, exactly document.text[start:end]")
     score: float = Field(description="how strongly this passage supports the answer (0..1)")
+    verified: bool = Field(
+        default=True,
+        description="the quoted span was checked to support the sentence citing it (extractive "
+        "quotes are verbatim, so always true; false only for unchecked LLM output, --no-verify)",
+    )
 
 
 class RetrievedChunk(BaseModel):
@@ -36,11 +41,33 @@ class Turn(BaseModel):
     answer: str = ""
 
 
+class AnswerSentence(BaseModel):
+    """One sentence of the generated answer and what the verifier made of it.
+
+    Dropped sentences (``kept`` false) stay listed, with the reason, so a user can see
+    what the model said that the documents do not back.
+    """
+
+    text: str = Field(description="the sentence, without citation markers")
+    citations: list[int] = Field(
+        default_factory=list, description="marker numbers in Answer.text (empty when dropped)"
+    )
+    cited_sources: list[int] = Field(
+        default_factory=list,
+        description="the [n] the generator wrote; n indexes Answer.retrieved, 1-based",
+    )
+    support: float = Field(description="how well its best passage supports it (0..1)")
+    kept: bool = Field(description="false when the sentence was dropped from Answer.text")
+    reason: str = Field(description="why it was kept, re-cited or dropped, in a few words")
+
+
 class Answer(BaseModel):
     """What :func:`qa.answer` returns.
 
     ``text`` carries ``[n]`` markers; ``citations[n-1]`` is marker ``n``. When the
     documents do not support an answer, ``abstained`` is true and nothing is cited.
+    ``sentences`` says, per sentence, how well the sources support it, including the
+    sentences an LLM wrote that verification dropped; ``draft`` is the LLM's raw text.
     """
 
     question: str
@@ -56,6 +83,11 @@ class Answer(BaseModel):
     standalone_question: str | None = Field(
         default=None, description="the question as resolved from the history, when it differs"
     )
+    sentences: list[AnswerSentence] = Field(default_factory=list)
+    generator: str = Field(default="extractive", description="the generator that wrote the text")
+    draft: str | None = Field(
+        default=None, description="an LLM's unverified output (what was streamed), if any"
+    )
 
     def to_json(self, **kwargs) -> str:
         return self.model_dump_json(**kwargs)
@@ -65,6 +97,7 @@ class Answer(BaseModel):
         lines = []
         for c in self.citations:
             where = f"p. {c.page}, " if c.page else ""
-            lines.append(f"[{c.n}] {c.doc} ({where}chars {c.start}-{c.end})")
+            unchecked = "" if c.verified else " [not verified]"
+            lines.append(f"[{c.n}] {c.doc} ({where}chars {c.start}-{c.end}){unchecked}")
             lines.append(f"    \u201c{c.quote}\u201d")
         return "\n".join(lines)

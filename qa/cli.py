@@ -7,6 +7,8 @@ import os
 import sys
 from pathlib import Path
 
+from qa._llm import add_llm_arguments, generator_from_args
+
 EXIT_USER_ERROR = 2
 
 
@@ -52,7 +54,37 @@ def _assistant(args: argparse.Namespace):
     from index import store_from_args
     from qa import Assistant
 
-    return Assistant(_index_dir(args), top_k=args.top_k, store=store_from_args(args))
+    return Assistant(
+        _index_dir(args), top_k=args.top_k, generator=generator_from_args(args), store=store_from_args(args)
+    )
+
+
+def _ask_streaming(bot, question: str, history, as_json: bool):
+    """Print the answer as it is generated, then what verification changed, then the sources."""
+    if as_json:
+        answer = bot.answer(question, history)
+        _print_answer(answer, True)
+        return answer
+    answer, streamed = None, []
+    try:
+        for item in bot.stream(question, history):
+            if isinstance(item, str):
+                print(item, end="", flush=True)
+                streamed.append(item)
+            else:
+                answer = item
+    finally:
+        if streamed:
+            print(flush=True)
+    if answer.text.strip() != "".join(streamed).strip():
+        print(f"\nVerified answer: {answer.text}")
+    for s in answer.sentences:
+        if not s.kept:
+            print(f"  (dropped \u201c{s.text}\u201d: {s.reason})")
+    if answer.citations:
+        print()
+        print(answer.sources_text())
+    return answer
 
 
 def cmd_ask(args: argparse.Namespace) -> int:
@@ -60,10 +92,9 @@ def cmd_ask(args: argparse.Namespace) -> int:
     from qa import QAError
 
     try:
-        answer = _assistant(args).answer(args.question)
+        _ask_streaming(_assistant(args), args.question, None, args.json)
     except (QAError, IndexError_) as exc:
         return _fail(str(exc))
-    _print_answer(answer, args.json)
     return 0
 
 
@@ -96,11 +127,10 @@ def cmd_chat(args: argparse.Namespace) -> int:
             print("(new conversation)")
             continue
         try:
-            answer = bot.answer(question, history)
+            answer = _ask_streaming(bot, question, history, args.json)
         except QAError as exc:
             print(f"qa: {exc}", file=sys.stderr)
             continue
-        _print_answer(answer, args.json)
         print()
         history.append(Turn(question=question, answer=answer.text))
 
@@ -142,6 +172,7 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--top-k", type=int, default=5, help="passages to retrieve (default 5)")
         p.add_argument("--json", action="store_true", help="print the Answer as JSON")
         add_store_arguments(p)
+        add_llm_arguments(p)
         p.set_defaults(func=func)
     _add_plugins(sub)
     return parser

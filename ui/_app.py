@@ -186,6 +186,8 @@ def chat_messages(turns: list[ChatTurn]) -> list[dict[str, str]]:
         a = turn.answer
         if turn.notice:
             content = R.notice_html(turn.notice)
+        elif a is None and turn.partial:  # an LLM's draft as it is written, not yet verified
+            content = R.answer_html(turn.partial, t, 0)
         elif a is None:
             content = R.pending_html()
         elif a.abstained:
@@ -274,6 +276,22 @@ class ChatService:
             self.bot.generator = self._generators[name]
             return self.bot.answer(question, history, top_k=int(top_k or self.top_k))
 
+    def stream(
+        self, question: str, history: list[Any], top_k: int | None, generator: str | None
+    ) -> Iterator[str | Answer]:
+        """An LLM's text deltas as they come, then the verified :class:`Answer`.
+
+        Holds the answering lock throughout: one model, one answer at a time.
+        """
+        from qa import get_generator
+
+        name = generator or "extractive"
+        with self._lock:
+            if name not in self._generators:
+                self._generators[name] = get_generator(name)
+            self.bot.generator = self._generators[name]
+            yield from self.bot.stream(question, history, top_k=int(top_k or self.top_k))
+
     def documents_table(self) -> list[list[Any]]:
         return [
             [d.key, d.title, d.chunks, d.pages if d.pages is not None else "", d.chars]
@@ -323,7 +341,19 @@ def build_blocks(service: ChatService) -> gr.Blocks:
         yield "", chat_messages(conv.turns), gr.skip(), ""
         keep = gr.skip()  # the box was cleared once; the user may be typing the next question
         try:
-            answer = service.answer(q, history, top_k, generator)
+            if (generator or "extractive") == "extractive":
+                answer = service.answer(q, history, top_k, generator)
+            else:  # a real token stream: show the draft as it is written
+                last = 0.0
+                for item in service.stream(q, history, top_k, generator):
+                    if not isinstance(item, str):
+                        answer = item
+                        break
+                    turn.partial = (turn.partial or "") + item
+                    if conv.epoch == epoch and time.monotonic() - last > 0.2:
+                        last = time.monotonic()
+                        yield keep, chat_messages(conv.turns), gr.skip(), ""
+                turn.partial = None
         except (QAError, ValueError) as exc:
             turn.notice = f"Could not answer: {exc}"
         except Exception:  # a bug must not show a traceback to the user; the log has it
@@ -347,7 +377,7 @@ def build_blocks(service: ChatService) -> gr.Blocks:
             sent = html
             return html
 
-        if not answer.abstained:
+        if not answer.abstained and answer.generator == "extractive":
             for partial in stream_text(answer.text, service.stream_delay):
                 if conv.epoch != epoch:  # "New chat" was pressed meanwhile
                     return

@@ -141,6 +141,15 @@ def sources_html(answer: Answer | None, turn: int) -> str:
         body = '<p class="qa-src-none">No passage supports an answer.</p>'
     else:
         body = "".join(_citation_html(c, turn, answer.retrieved) for c in answer.citations)
+    dropped = [x for x in answer.sentences if not x.kept]
+    if dropped:  # what an LLM wrote that no retrieved passage backs, and why
+        body += (
+            f'<details class="qa-dropped" open><summary>Dropped by verification ({len(dropped)})</summary>'
+            + "".join(
+                f'<p class="qa-drop"><s>{esc(x.text)}</s> <em>({esc(x.reason)})</em></p>' for x in dropped
+            )
+            + "</details>"
+        )
     others = [
         (rank, r)
         for rank, r in enumerate(answer.retrieved, start=1)

@@ -114,3 +114,21 @@ def test_missing_docs_and_gold_are_one_line_errors(tmp_path, capsys):
     bad.write_text("{not json\n", encoding="utf-8")
     assert main(["eval", str(bad), "--docs", "seeds"]) == 2
     assert "bad.jsonl:1: not valid JSON" in capsys.readouterr().err
+
+
+def test_llm_eval_beside_the_stock_citation_engine(tmp_path, embedder, capsys):
+    """qa eval with the packaged GGUF model, ours verified and llama-index's CitationQueryEngine."""
+    out = tmp_path / "report"
+    args = ["eval", str(SEED_GOLD), "--docs", str(REPO / "seeds"), "--index-dir", str(tmp_path / "idx")]
+    args += ["--out", str(out), "--quiet", "--llm", "llamacpp", "--max-tokens", "64", "--n-ctx", "2048"]
+    args += ["--limit", "2", "--baseline", "llamaindex"]
+    assert main(args) == 0, capsys.readouterr().err
+    report = json.loads((out / "report.json").read_text(encoding="utf-8"))
+    assert report["config"]["llm"] == "llamacpp" and report["config"]["verify"] is True
+    assert report["metrics"]["n"] == 2
+    stock = report["baselines"]["llamaindex CitationQueryEngine (llamacpp)"]
+    assert stock["metrics"]["n"] == 2 and stock["config"]["top_k"] == 2
+    for item in report["items"]:  # ours: every kept citation is an exact, verified span
+        for c in item["citations"]:
+            assert c["quote"] and c["end"] > c["start"]
+    assert "| citation_precision |" in capsys.readouterr().out

@@ -243,7 +243,10 @@ def test_cli_index_then_ask_needs_no_flags_and_unreachable_server_is_one_line(tm
     q = "How much Kazakh oil has been exported via the Baku-Tbilisi-Ceyhan pipeline since 2023?"
     dead = "http://127.0.0.1:9"  # discard port: nothing listens on loopback
     secret = "user:s3cret-token"
-    for args in (("ask", q, "--milvus-uri", dead), ("index", str(REPO / "seeds"), "--store", "milvus", "--milvus-uri", dead)):
+    for args in (
+        ("ask", q, "--milvus-uri", dead),
+        ("index", str(REPO / "seeds"), "--store", "milvus", "--milvus-uri", dead),
+    ):
         out = _run_qa(*args, cwd=tmp_path, env={"QA_MILVUS_TOKEN": secret})
         assert out.returncode == 2
         assert out.stderr.startswith("qa: error: ") and dead in out.stderr
@@ -267,8 +270,18 @@ def test_milvus_server_uri(tmp_path, embedder):
     """The http:// path, against milvus-lite's own gRPC server on loopback."""
     port = _free_port()
     server = subprocess.Popen(
-        [sys.executable, "-m", "milvus_lite", "server", "--data-dir", str(tmp_path / "data"),
-         "--host", "127.0.0.1", "--port", str(port)],
+        [
+            sys.executable,
+            "-m",
+            "milvus_lite",
+            "server",
+            "--data-dir",
+            str(tmp_path / "data"),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+        ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )

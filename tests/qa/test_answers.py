@@ -67,9 +67,13 @@ def test_follow_up_is_resolved_from_history(seed_bot):
 def test_answer_json_has_exactly_the_documented_fields(seed_bot):
     answer = seed_bot.answer("Where was the 12th OTS Summit held?")
     data = json.loads(answer.to_json())
-    assert {"text", "abstained", "citations", "retrieved", "timings"} <= set(data)
+    assert {"text", "abstained", "citations", "retrieved", "timings", "sentences", "generator"} <= set(data)
     citation = data["citations"][0]
-    assert set(citation) == {"n", "doc", "title", "page", "start", "end", "quote", "score"}
+    assert set(citation) == {"n", "doc", "title", "page", "start", "end", "quote", "score", "verified"}
+    assert citation["verified"] is True and data["generator"] == "extractive" and data["draft"] is None
+    sentence = data["sentences"][0]
+    assert set(sentence) == {"text", "citations", "cited_sources", "support", "kept", "reason"}
+    assert sentence["kept"] and sentence["citations"] == [1]
     chunk = data["retrieved"][0]
     assert set(chunk) == {"doc", "chunk_id", "start", "end", "score", "text"}
     assert isinstance(data["timings"]["total"], float)

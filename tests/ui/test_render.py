@@ -210,3 +210,22 @@ def test_page_fetches_no_web_fonts():
     css_fonts = " ".join(str(f) for f in opts["theme"].font)
     assert "GoogleFont" not in css_fonts and not re.search(r"https?://", opts["head"] + opts["css"])
     assert opts["ssr_mode"] is False
+
+
+def test_sentences_dropped_by_verification_are_listed_escaped():
+    from qa import Answer, AnswerSentence
+    from ui._render import sources_html
+
+    answer = Answer(
+        question="q",
+        text="The documents do not say.",
+        abstained=True,
+        sentences=[
+            AnswerSentence(
+                text="It cost <b>$9.8 billion</b>.", support=0.1, kept=False, reason="9.8 not in any passage"
+            )
+        ],
+    )
+    html = sources_html(answer, 0)
+    assert "Dropped by verification (1)" in html
+    assert "&lt;b&gt;$9.8 billion&lt;/b&gt;" in html and "9.8 not in any passage" in html

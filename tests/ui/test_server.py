@@ -191,3 +191,17 @@ def test_pdf_upload_cites_its_page(server, tmp_path):
 def test_removing_an_unknown_document_is_a_message(server):
     status, _, _, _ = server.client().predict("../../etc/passwd", api_name="/remove_document")
     assert "no indexed document named ../../etc/passwd" in status
+
+
+def test_llm_answer_streams_its_draft_and_ends_verified(server):
+    """The packaged GGUF model through llama.cpp: real token deltas, then the verified answer."""
+    job = server.client().submit(OIL_Q, 3, "llamacpp", api_name="/ask")
+    final = job.result(timeout=240)
+    steps = [reply_text(out[1]) for out in job.outputs() if out[1] and out[1][-1]["role"] == "assistant"]
+    drafts = [s for s in steps if "Searching" not in s]
+    assert len(drafts) >= 2, "the draft should appear while the model writes it"
+    box, chat, sources, notice = final
+    assert "went wrong" not in notice and "Could not answer" not in notice
+    last = reply_text(chat)
+    # verified: either cited sentences backed by the seed, or an honest abstention
+    assert ("[1]" in last and "000_5c5733213d75056c.txt" in sources) or "do not say" in last.lower()
