@@ -37,6 +37,9 @@ _EXPORTS = {
     "QAError": "._assistant",
     "RetrievedChunk": "._types",
     "StoreConfig": "index",
+    "StoreError": "index",
+    "add_store_arguments": "index",
+    "store_from_args": "index",
     "StreamingGenerator": "._generators",
     "Turn": "._types",
     "answer": "._assistant",
@@ -59,7 +62,10 @@ if TYPE_CHECKING:
         IndexError_,
         IndexMismatch,
         StoreConfig,
+        StoreError,
+        add_store_arguments,
         parse_document,
+        store_from_args,
     )
 
     from ._assistant import DEFAULT_TOP_K, Assistant, QAError, answer, index_documents
