@@ -48,6 +48,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--limit", type=int, metavar="N", help="only the first N items of each gold file")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
+    from index import add_store_arguments  # standard library only
+
+    add_store_arguments(p)
+
     from qa._llm import add_llm_arguments  # standard library only: registering stays instant
 
     add_llm_arguments(p)
@@ -101,7 +105,15 @@ def cmd_eval(args: argparse.Namespace) -> int:
         )
     if not docs.exists():
         return _fail(f"--docs {docs}: no such folder")
-    index_dir = Path(args.index_dir) if args.index_dir else workdir / "index"
+    from index import StoreError, store_from_args
+
+    try:
+        store = store_from_args(args)
+    except StoreError as exc:
+        return _fail(str(exc))
+    # one default index per store, so --store milvus and faiss runs can be compared side by side
+    default_dir = workdir / ("index" if store.kind in (None, "faiss") else f"index-{store.kind}")
+    index_dir = Path(args.index_dir) if args.index_dir else default_dir
 
     from qa import Assistant, IndexError_, IndexMismatch, QAError, generator_from_args, index_documents
 
@@ -110,12 +122,12 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
     try:
         try:
-            report = index_documents(docs, index_dir, show_progress=not args.quiet)
+            report = index_documents(docs, index_dir, show_progress=not args.quiet, store=store)
         except IndexMismatch:
             if args.index_dir:  # the user's own index: theirs to rebuild
                 raise
             # our private eval index, built by another version: rebuild it
-            report = index_documents(docs, index_dir, show_progress=not args.quiet, rebuild=True)
+            report = index_documents(docs, index_dir, show_progress=not args.quiet, rebuild=True, store=store)
     except IndexError_ as exc:
         return _fail(str(exc))
     print(report.summary(), file=sys.stderr)
@@ -125,14 +137,15 @@ def cmd_eval(args: argparse.Namespace) -> int:
         "docs": str(docs),
         "index_dir": str(index_dir),
         "top_k": args.top_k,
+        "store": store.kind or "as indexed",
     }
     try:
         generator = generator_from_args(args)
-        bot = Assistant(index_dir, top_k=args.top_k, generator=generator)
+        bot = Assistant(index_dir, top_k=args.top_k, generator=generator, store=store)
         bot.warm_up()
         if not isinstance(generator, str):
             generator.warm_up()
-    except QAError as exc:
+    except (IndexError_, QAError) as exc:
         return _fail(str(exc))
     llm = args.llm != "extractive"
     name = f"qa ({args.llm}{', unverified' if llm and args.no_verify else ''})" if llm else "qa"

@@ -1,48 +1,70 @@
-"""Stage 1: from files to a persisted, incrementally updated FAISS + BM25 index.
+"""Stage 1: from files to a persisted, incrementally updated index (FAISS + BM25, or Milvus).
 
-Knows nothing about questions or answers; ``qa`` builds on it.
+Knows nothing about questions or answers; ``qa`` builds on it. Names are imported on
+first use, so command lines can add the ``--store`` options without loading numpy.
 """
 
-from ._chunking import sentence_spans
-from ._embed import DEFAULT_EMBED_MODEL, Embedder, set_offline_env
-from ._lexical import LexicalIndex, tokens
-from ._readers import SUPPORTED_SUFFIXES, BadDocument, ParsedDocument, parse_document
-from ._store import (
-    CorpusIndex,
-    DocumentRecord,
-    IndexBusy,
-    IndexConfig,
-    IndexError_,
-    IndexMismatch,
-    IndexNotFound,
-    IndexReport,
-    PrebuiltDocument,
-    default_index_dir,
-    update_index,
-    write_prebuilt_generation,
-)
+from __future__ import annotations
 
-__all__ = [
-    "DEFAULT_EMBED_MODEL",
-    "SUPPORTED_SUFFIXES",
-    "BadDocument",
-    "CorpusIndex",
-    "DocumentRecord",
-    "Embedder",
-    "IndexBusy",
-    "IndexConfig",
-    "IndexError_",
-    "IndexMismatch",
-    "IndexNotFound",
-    "IndexReport",
-    "LexicalIndex",
-    "ParsedDocument",
-    "PrebuiltDocument",
-    "default_index_dir",
-    "parse_document",
-    "sentence_spans",
-    "set_offline_env",
-    "tokens",
-    "update_index",
-    "write_prebuilt_generation",
-]
+import importlib
+from typing import TYPE_CHECKING, Any
+
+_EXPORTS = {
+    "DEFAULT_EMBED_MODEL": "._embed",
+    "SUPPORTED_SUFFIXES": "._readers",
+    "BadDocument": "._readers",
+    "CorpusIndex": "._store",
+    "DocumentRecord": "._store",
+    "Embedder": "._embed",
+    "IndexBusy": "._store",
+    "IndexConfig": "._store",
+    "IndexError_": "._config",
+    "IndexMismatch": "._store",
+    "IndexNotFound": "._store",
+    "IndexReport": "._store",
+    "LexicalIndex": "._lexical",
+    "ParsedDocument": "._readers",
+    "PrebuiltDocument": "._store",
+    "StoreConfig": "._config",
+    "StoreError": "._config",
+    "add_store_arguments": "._config",
+    "default_index_dir": "._store",
+    "parse_document": "._readers",
+    "sentence_spans": "._chunking",
+    "set_offline_env": "._embed",
+    "store_from_args": "._config",
+    "tokens": "._lexical",
+    "update_index": "._store",
+    "write_prebuilt_generation": "._store",
+}
+
+__all__ = sorted(_EXPORTS)
+
+if TYPE_CHECKING:
+    from ._chunking import sentence_spans
+    from ._config import IndexError_, StoreConfig, StoreError, add_store_arguments, store_from_args
+    from ._embed import DEFAULT_EMBED_MODEL, Embedder, set_offline_env
+    from ._lexical import LexicalIndex, tokens
+    from ._readers import SUPPORTED_SUFFIXES, BadDocument, ParsedDocument, parse_document
+    from ._store import (
+        CorpusIndex,
+        DocumentRecord,
+        IndexBusy,
+        IndexConfig,
+        IndexMismatch,
+        IndexNotFound,
+        IndexReport,
+        PrebuiltDocument,
+        default_index_dir,
+        update_index,
+        write_prebuilt_generation,
+    )
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'index' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module, __name__), name)
+    globals()[name] = value
+    return value

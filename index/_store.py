@@ -9,11 +9,16 @@ Layout of an index folder::
         chunks.npy          (doc, start, end) per chunk; row i is FAISS id i
         sentences.npy       (chunk, start, end) per sentence, grouped by chunk
         sentence_vecs.npy   float16 sentence vectors (same rows)
-        default__vector_store.json   the FAISS index (FaissVectorStore.persist)
-        bm25/               the lexical index
+        default__vector_store.json   the FAISS index (FaissVectorStore.persist)  } FAISS
+        bm25/               the lexical index                                   } store
+        lexicon.json        document frequencies per token                      } Milvus store
+    milvus.db/              milvus-lite's data, when it is the Milvus store and no URI was given
+    milvus-pending.json     Milvus nodes of an update in flight (see ``_milvus.recover``)
 
 A new generation is assembled in a ``.staging-*`` folder and only becomes live when
 ``CURRENT`` is swapped, so a crash or Ctrl-C at any point leaves the previous index loadable.
+With the Milvus store the vectors and BM25 index live in a Milvus collection named in the
+manifest; the generation folder holds the rest.
 """
 
 from __future__ import annotations
@@ -35,6 +40,7 @@ from typing import Any
 import numpy as np
 
 from ._chunking import chunk_document
+from ._config import IndexError_, StoreConfig
 from ._embed import DEFAULT_EMBED_MODEL, Embedder
 from ._lexical import LexicalIndex
 from ._readers import (
@@ -51,10 +57,6 @@ FORMAT_VERSION = 2  # 2: chunks are embedded and BM25-indexed with their documen
 DEFAULT_CHUNK_SIZE = 200
 DEFAULT_CHUNK_OVERLAP = 40
 VECTOR_FILE = "default__vector_store.json"
-
-
-class IndexError_(Exception):
-    """Base for index errors whose message is meant for the user, on one line."""
 
 
 class IndexNotFound(IndexError_):
@@ -210,8 +212,7 @@ class CorpusIndex:
         chunks: np.ndarray,
         sentences: np.ndarray,
         sentence_vecs: np.ndarray,
-        vector_store: Any,
-        lexical: LexicalIndex,
+        backend: Any,
     ) -> None:
         self.path = path
         self.manifest = manifest
@@ -219,14 +220,28 @@ class CorpusIndex:
         self.chunks = chunks
         self.sentences = sentences
         self.sentence_vecs = sentence_vecs
-        self.vector_store = vector_store
-        self.lexical = lexical
+        self.backend = backend
         counts = np.bincount(sentences[:, 0], minlength=len(chunks)) if len(sentences) else None
         self._sent_ptr = (
             np.concatenate([[0], np.cumsum(counts)])
             if counts is not None
             else np.zeros(len(chunks) + 1, dtype=np.int64)
         )
+
+    @property
+    def vector_store(self) -> Any:
+        """The llama-index vector store (``FaissVectorStore`` or ``MilvusVectorStore``)."""
+        return self.backend.vector_store
+
+    @property
+    def lexical(self) -> Any:
+        """BM25 ``search(query, k)`` and ``idf(token)``; in Milvus' BM25 for the Milvus store."""
+        return self.backend.lexical
+
+    @property
+    def store(self) -> dict[str, Any]:
+        """The manifest's record of where the vectors live (``kind``, and Milvus' uri/collection)."""
+        return dict(self.manifest.get("store") or {"kind": "faiss"})
 
     @property
     def n_chunks(self) -> int:
@@ -269,12 +284,27 @@ class CorpusIndex:
         idx = idx[np.sort(first)]
         return rows[idx], self.sentence_vecs[idx]
 
-    def chunk_vectors(self) -> np.ndarray:
-        client = self.vector_store.client
-        return client.reconstruct_n(0, client.ntotal) if client.ntotal else np.zeros((0, 0))
+    def dense_search(self, query_vec: np.ndarray, k: int) -> list[tuple[int, float]]:
+        """The ``k`` chunks nearest ``query_vec`` as ``(row, cosine)``, through the vector store."""
+        return self.backend.dense_search(query_vec, k)
+
+    def chunk_vector(self, i: int) -> np.ndarray:
+        """The stored vector of chunk ``i`` (what FAISS' ``reconstruct`` gave, for any store)."""
+        return self.backend.chunk_vectors([int(i)])[0]
+
+    def chunk_vectors(self, rows: list[int] | None = None) -> np.ndarray:
+        """Stored vectors of ``rows`` (all chunks when None), one round trip for a remote store."""
+        return self.backend.chunk_vectors(rows)
+
+    def close(self) -> None:
+        """Release the store's connection (nothing to do for FAISS)."""
+        close = getattr(self.backend, "close", None)
+        if close is not None:
+            close()
 
     @classmethod
-    def open(cls, index_dir: str | Path | None = None) -> CorpusIndex:
+    def open(cls, index_dir: str | Path | None = None, store: StoreConfig | str | None = None) -> CorpusIndex:
+        """Load the live generation; ``store`` may name the expected kind or a moved Milvus URI."""
         index_dir = Path(index_dir) if index_dir else default_index_dir()
         gen = _current_generation(index_dir)
         if gen is None:
@@ -282,34 +312,96 @@ class CorpusIndex:
                 f"no index at {index_dir}; build one first with: qa index DOCS_DIR"
                 + (f" --index-dir {index_dir}" if index_dir != default_index_dir() else "")
             )
-        return cls._load(gen)
+        return cls._load(gen, StoreConfig.coerce(store))
 
     @classmethod
-    def _load(cls, gen: Path) -> CorpusIndex:
-        from llama_index.vector_stores.faiss import FaissVectorStore
-
+    def _load(cls, gen: Path, store: StoreConfig | None = None) -> CorpusIndex:
         manifest = json.loads((gen / "manifest.json").read_text(encoding="utf-8"))
         if manifest.get("format_version") != FORMAT_VERSION:
             raise IndexMismatch(
                 f"index at {gen.parent} has format {manifest.get('format_version')}, this "
                 f"version reads {FORMAT_VERSION}; re-index with --rebuild"
             )
+        recorded = manifest.get("store") or {"kind": "faiss"}
+        store = store or StoreConfig()
+        if store.kind and store.kind != recorded["kind"]:
+            raise IndexMismatch(
+                f"index at {gen.parent} keeps its vectors in {recorded['kind']}, not {store.kind}; "
+                f"drop --store (or $QA_STORE), or re-index with --store {store.kind} --rebuild"
+            )
         docs_raw = json.loads((gen / "docs.json").read_text(encoding="utf-8"))
         documents = [
             DocumentRecord(d["key"], d["title"], d["text"], d["hash"], [tuple(p) for p in d["pages"]])
             for d in docs_raw
         ]
-        store = FaissVectorStore.from_persist_path(str(gen / VECTOR_FILE))
+        chunks = np.load(gen / "chunks.npy")
+        if recorded["kind"] == "milvus":
+            from . import _milvus
+
+            uri = store.uri or _milvus.recorded_uri_to_connect(recorded["uri"], gen.parent)
+            vector_store = _milvus.connect(
+                uri,
+                store.resolved_token(),
+                recorded["collection"],
+                int(manifest["dim"]),
+                index_type=recorded.get("index_type", "FLAT"),
+            )
+            ids = _milvus.node_ids_for([(d.key, d.hash) for d in documents], chunks)
+            backend: Any = _milvus.MilvusBackend(
+                vector_store, ids, _milvus.Lexicon.load(gen / _milvus.LEXICON_FILE), uri
+            )
+        else:
+            backend = FaissBackend.load(gen)
         return cls(
             gen,
             manifest,
             documents,
-            np.load(gen / "chunks.npy"),
+            chunks,
             np.load(gen / "sentences.npy"),
             np.load(gen / "sentence_vecs.npy"),
-            store,
-            LexicalIndex.load(gen / "bm25"),
+            backend,
         )
+
+
+class FaissBackend:
+    """Vectors in a FAISS IndexFlatIP (row i = FAISS id i) beside a bm25s index, all in memory."""
+
+    kind = "faiss"
+
+    def __init__(self, vector_store: Any, lexical: LexicalIndex) -> None:
+        self.vector_store = vector_store
+        self.lexical = lexical
+
+    @classmethod
+    def load(cls, gen: Path) -> FaissBackend:
+        from llama_index.vector_stores.faiss import FaissVectorStore
+
+        return cls(
+            FaissVectorStore.from_persist_path(str(gen / VECTOR_FILE)), LexicalIndex.load(gen / "bm25")
+        )
+
+    def dense_search(self, query_vec: np.ndarray, k: int) -> list[tuple[int, float]]:
+        from llama_index.core.vector_stores.types import VectorStoreQuery
+
+        n = int(self.vector_store.client.ntotal)
+        if n == 0:
+            return []
+        result = self.vector_store.query(
+            VectorStoreQuery(query_embedding=query_vec.tolist(), similarity_top_k=min(k, n))
+        )
+        return [(int(i), float(s)) for i, s in zip(result.ids or [], result.similarities or [], strict=False)]
+
+    def chunk_vectors(self, rows: list[int] | None = None) -> np.ndarray:
+        client = self.vector_store.client
+        if rows is None:
+            return (
+                client.reconstruct_n(0, client.ntotal)
+                if client.ntotal
+                else np.zeros((0, client.d), np.float32)
+            )
+        if not len(rows):
+            return np.zeros((0, client.d), np.float32)
+        return np.stack([client.reconstruct(int(r)) for r in rows])
 
 
 # ---------------------------------------------------------------- building
@@ -380,8 +472,12 @@ def update_index(
     show_progress: bool = True,
     progress: Callable[[int, int], None] | None = None,
     warn: Callable[[str], None] = _warn,
+    store: StoreConfig | str | None = None,
 ) -> IndexReport:
     """Bring the index in line with the files under ``docs``, embedding only what changed.
+
+    ``store`` picks where vectors live for a new index or a ``rebuild`` (``"faiss"``, the
+    default, or ``"milvus"`` / a :class:`StoreConfig`); an existing index keeps its own.
 
     >>> report = update_index("seeds/", ".qa/index")   # doctest: +SKIP
     >>> print(report.summary())                        # doctest: +SKIP
@@ -389,6 +485,7 @@ def update_index(
     started = time.perf_counter()
     config = config or IndexConfig()
     config.validate()
+    requested = StoreConfig.coerce(store)
     root = Path(docs).expanduser().resolve()
     index_dir = Path(index_dir).expanduser() if index_dir else default_index_dir()
     if not root.exists():
@@ -396,11 +493,23 @@ def update_index(
     report = IndexReport(index_dir=str(index_dir))
 
     with _write_lock(index_dir):
-        previous: CorpusIndex | None = None
         gen = _current_generation(index_dir)
+        _recover_milvus(index_dir, gen, requested)
+        recorded = _recorded_store(gen)
+        previous: CorpusIndex | None = None
         if gen is not None and not rebuild:
-            previous = CorpusIndex._load(gen)
+            if requested.kind and requested.kind != recorded["kind"]:
+                raise IndexMismatch(
+                    f"index at {index_dir} keeps its vectors in {recorded['kind']}, not {requested.kind}; "
+                    f"re-run with --rebuild to re-embed everything into {requested.kind}"
+                )
+            previous = CorpusIndex._load(gen, requested)
             _check_compatible(previous.manifest, config, root, index_dir)
+        target = _target_store(requested, recorded, previous, index_dir)
+        if target["kind"] == "milvus" and previous is None:
+            from . import _milvus
+
+            _milvus.check_reachable(target["connect"], target["token"])
 
         prev_docs = {d.key: i for i, d in enumerate(previous.documents)} if previous else {}
         files = iter_files(root)
@@ -427,10 +536,12 @@ def update_index(
         planned = {k for k, _, _ in plan}
         report.removed = sorted(k for k in prev_docs if k not in planned)
 
-        if previous is not None and not (report.added or report.updated or report.removed):
+        moved = previous is not None and target.get("uri") != previous.store.get("uri")
+        if previous is not None and not (report.added or report.updated or report.removed or moved):
             report.n_documents = len(previous.documents)
             report.n_chunks = previous.n_chunks
             report.seconds = time.perf_counter() - started
+            previous.close()
             return report
 
         staging = index_dir / f".staging-{secrets.token_hex(4)}"
@@ -440,17 +551,97 @@ def update_index(
             builds = _chunk_new(plan, config, embedder)
             _embed_new(builds, embedder, config, show_progress, progress)
             dim = _vector_dim(builds, previous) or embedder.dim
-            _write_generation(staging, plan, builds, previous, config, root, dim)
+            milvus_work = _write_generation(staging, plan, builds, previous, config, root, dim, target)
+            if milvus_work is not None:
+                milvus_work.apply(index_dir, gen)
             _commit(index_dir, staging)
         except BaseException:
             shutil.rmtree(staging, ignore_errors=True)
+            if target["kind"] == "milvus":  # undo the inserts now if Milvus still answers
+                with contextlib.suppress(Exception):
+                    _recover_milvus(index_dir, gen, requested)
             raise
+        finally:
+            if previous is not None:
+                previous.close()
+        if milvus_work is not None:
+            try:
+                milvus_work.finish(index_dir)
+            except IndexError_ as exc:
+                warn(f"{exc}; the replaced chunks stay hidden and the next `qa index` removes them")
+        if recorded["kind"] == "milvus" and target["kind"] == "faiss":  # rebuilt out of Milvus
+            from . import _milvus
+
+            old_uri = _milvus.recorded_uri_to_connect(recorded["uri"], index_dir)
+            try:
+                _milvus.drop_collection(old_uri, requested.resolved_token(), recorded["collection"])
+            except IndexError_ as exc:
+                warn(f"{exc}; collection {recorded['collection']} is no longer used and may be dropped")
         report.embedded_chunks = sum(len(b.chunks) for b in builds.values())
         loaded = json.loads((_current_generation(index_dir) / "manifest.json").read_text())
         report.n_documents = len(loaded["documents"])
         report.n_chunks = sum(d["n_chunks"] for d in loaded["documents"].values())
         report.seconds = time.perf_counter() - started
         return report
+
+
+def _recorded_store(gen: Path | None) -> dict[str, Any]:
+    if gen is None:
+        return {"kind": "faiss"}
+    with contextlib.suppress(OSError, ValueError):
+        manifest = json.loads((gen / "manifest.json").read_text(encoding="utf-8"))
+        return dict(manifest.get("store") or {"kind": "faiss"})
+    return {"kind": "faiss"}
+
+
+def _recover_milvus(index_dir: Path, gen: Path | None, requested: StoreConfig) -> None:
+    from . import _milvus
+
+    if (index_dir / _milvus.PENDING_FILE).exists():
+        _milvus.recover(index_dir, gen.name if gen else "", requested.resolved_token())
+
+
+def _target_store(
+    requested: StoreConfig, recorded: dict[str, Any], previous: CorpusIndex | None, index_dir: Path
+) -> dict[str, Any]:
+    """The manifest's ``store`` record for the generation being written (plus how to reach it)."""
+    kind = requested.kind or recorded["kind"]
+    if kind == "faiss":
+        return {"kind": "faiss"}
+    from . import _milvus
+
+    same_store = recorded["kind"] == "milvus"
+    old_uri = _milvus.recorded_uri_to_connect(recorded["uri"], index_dir) if same_store else None
+    if requested.uri:
+        uri, record = _milvus.resolve_uri(requested.uri, index_dir)
+    elif same_store:
+        uri, record = old_uri, recorded["uri"]
+    else:
+        uri, record = _milvus.resolve_uri(None, index_dir)
+    target: dict[str, Any] = {
+        "kind": "milvus",
+        "uri": record,
+        "connect": uri,
+        "token": requested.resolved_token(),
+        "metric": "IP",
+        "lexical": "Milvus BM25 function (k1=1.5, b=0.75) over qa's tokens",
+    }
+    if previous is not None:  # incremental: the same collection
+        target.update(collection=recorded["collection"], index_type=recorded.get("index_type", "FLAT"))
+        target["new_collection"] = False
+    else:
+        prefix = requested.collection
+        if prefix is None and same_store:
+            prefix = recorded["collection"].rsplit("_", 1)[0]
+        target.update(
+            collection=_milvus.physical_collection(StoreConfig(collection=prefix), index_dir),
+            index_type=(
+                requested.index_type or (recorded.get("index_type") if same_store else None) or "FLAT"
+            ),
+            new_collection=True,
+            old={"uri": old_uri, "collection": recorded["collection"]} if same_store else None,
+        )
+    return target
 
 
 def _chunk_new(plan, config: IndexConfig, embedder: Embedder) -> dict[str, _DocBuild]:
@@ -541,7 +732,7 @@ def write_prebuilt_generation(
     documents: list[PrebuiltDocument],
     config: IndexConfig | None = None,
 ) -> Path:
-    """Write a real, loadable generation from documents chunked and embedded elsewhere.
+    """Write a real, loadable FAISS generation from documents chunked and embedded elsewhere.
 
     For benchmarks and tests at sizes we cannot afford to embed (100k chunks is hours
     on a laptop CPU): everything after embedding is the same code ``update_index`` runs.
@@ -559,7 +750,9 @@ def write_prebuilt_generation(
         staging = index_dir / f".staging-{secrets.token_hex(4)}"
         staging.mkdir(parents=True)
         try:
-            _write_generation(staging, plan, builds, None, config, Path(root).resolve(), dim)
+            _write_generation(
+                staging, plan, builds, None, config, Path(root).resolve(), dim, {"kind": "faiss"}
+            )
             return _commit(index_dir, staging)
         except BaseException:
             shutil.rmtree(staging, ignore_errors=True)
@@ -574,14 +767,13 @@ def _write_generation(
     config: IndexConfig,
     root: Path,
     dim: int,
-) -> None:
-    import faiss
-    from llama_index.vector_stores.faiss import FaissVectorStore
-
+    target: dict[str, Any],
+) -> _MilvusWork | None:
+    """Write everything but the CURRENT pointer; for Milvus, return the inserts to make."""
+    milvus = target["kind"] == "milvus"
     prev_by_key = {d.key: i for i, d in enumerate(previous.documents)} if previous else {}
-    prev_vecs = (
-        previous.chunk_vectors() if previous is not None and any(p is None for _, _, p in plan) else None
-    )
+    reuse_vectors = previous is not None and not milvus and any(p is None for _, _, p in plan)
+    prev_vecs = previous.chunk_vectors() if reuse_vectors else None
     prev_chunk_rows: dict[int, np.ndarray] = {}
     if previous is not None:
         order = np.argsort(previous.chunks[:, 0], kind="stable")
@@ -600,7 +792,8 @@ def _write_generation(
             for new_ci, old_ci in enumerate(rows):
                 s, e = previous.chunk_span(int(old_ci))
                 chunk_rows.append((doc_idx, s, e))
-                chunk_vecs.append(prev_vecs[old_ci][None, :])
+                if prev_vecs is not None:
+                    chunk_vecs.append(prev_vecs[old_ci][None, :])
                 srows, svecs = previous.chunk_sentences(int(old_ci))
                 for r in srows:
                     sent_rows.append((n_chunks + new_ci, int(r[1]), int(r[2])))
@@ -620,25 +813,21 @@ def _write_generation(
         docs_json.append({"key": key, "title": title, "text": text, "hash": digest, "pages": pages})
         manifest_docs[key] = {"hash": digest, "title": title, "n_chunks": count, "chars": len(text)}
 
-    vecs = np.concatenate(chunk_vecs).astype(np.float32) if chunk_vecs else np.zeros((0, dim), np.float32)
-    faiss_index = faiss.IndexFlatIP(dim)  # inner product over L2-normalised vectors = cosine
-    if len(vecs):
-        faiss_index.add(np.ascontiguousarray(vecs))
-    FaissVectorStore(faiss_index=faiss_index).persist(str(staging / VECTOR_FILE))
-
     chunks_arr = np.asarray(chunk_rows, dtype=np.int64).reshape(-1, 3)
     sents_arr = np.asarray(sent_rows, dtype=np.int64).reshape(-1, 3)
     svecs = np.concatenate(sent_vecs).astype(np.float16) if sent_vecs else np.zeros((0, dim), np.float16)
     np.save(staging / "chunks.npy", chunks_arr)
     np.save(staging / "sentences.npy", sents_arr)
     np.save(staging / "sentence_vecs.npy", svecs)
-    texts = [
-        chunk_context(docs_json[int(d)]["title"], docs_json[int(d)]["text"], int(s))
-        + docs_json[int(d)]["text"][int(s) : int(e)]
-        for d, s, e in chunks_arr
-    ]
-    LexicalIndex.build(texts).save(staging / "bm25")
+    work = None
+    if milvus:
+        work = _MilvusWork(target, dim)
+        work.plan(previous, prev_chunk_rows, builds, {k for k, _, p in plan if p is None})
+        work.lexicon.save(staging / "lexicon.json")
+    else:
+        _write_faiss(staging, chunk_vecs, chunks_arr, docs_json, dim)
     (staging / "docs.json").write_text(json.dumps(docs_json, ensure_ascii=False), encoding="utf-8")
+    store_record = {k: v for k, v in target.items() if k not in ("connect", "token", "new_collection", "old")}
     manifest = {
         "format_version": FORMAT_VERSION,
         "embed_model": config.embed_model,
@@ -647,6 +836,7 @@ def _write_generation(
         "chunk_overlap": config.chunk_overlap,
         "splitter": "llama_index SentenceSplitter",
         "root": str(root),
+        "store": store_record,
         "updated_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "documents": manifest_docs,
     }
@@ -655,3 +845,122 @@ def _write_generation(
         if path.is_file():
             _fsync_file(path)
     _fsync_dir(staging)
+    return work
+
+
+def _chunk_texts(docs_json: list[dict[str, Any]], chunks_arr: np.ndarray) -> list[str]:
+    return [
+        chunk_context(docs_json[int(d)]["title"], docs_json[int(d)]["text"], int(s))
+        + docs_json[int(d)]["text"][int(s) : int(e)]
+        for d, s, e in chunks_arr
+    ]
+
+
+def _write_faiss(staging: Path, chunk_vecs: list, chunks_arr: np.ndarray, docs_json: list, dim: int) -> None:
+    import faiss
+    from llama_index.vector_stores.faiss import FaissVectorStore
+
+    vecs = np.concatenate(chunk_vecs).astype(np.float32) if chunk_vecs else np.zeros((0, dim), np.float32)
+    faiss_index = faiss.IndexFlatIP(dim)  # inner product over L2-normalised vectors = cosine
+    if len(vecs):
+        faiss_index.add(np.ascontiguousarray(vecs))
+    FaissVectorStore(faiss_index=faiss_index).persist(str(staging / VECTOR_FILE))
+    LexicalIndex.build(_chunk_texts(docs_json, chunks_arr)).save(staging / "bm25")
+
+
+class _MilvusWork:
+    """What an update does in Milvus: insert new versions' nodes, later delete replaced ones.
+
+    Order: record both sets in ``milvus-pending.json``, insert, commit the generation
+    (the caller), delete, forget the record. See ``_milvus.recover`` for a crash between.
+    """
+
+    def __init__(self, target: dict[str, Any], dim: int) -> None:
+        self.target = target
+        self.dim = dim
+        self.builds: list[_DocBuild] = []
+        self.stale: list[str] = []
+        self.lexicon: Any = None
+
+    def plan(self, previous, prev_chunk_rows, builds: dict[str, _DocBuild], kept: set[str]) -> None:
+        from . import _milvus
+
+        self.builds = [builds[k] for k in sorted(builds)]
+        removed_texts: list[str] = []
+        if previous is not None:
+            ids = previous.backend.node_ids
+            for d, doc in enumerate(previous.documents):
+                if doc.key in kept:
+                    continue
+                for row in prev_chunk_rows[d]:
+                    self.stale.append(ids[int(row)])
+                    s, e = previous.chunk_span(int(row))
+                    removed_texts.append(chunk_context(doc.title, doc.text, s) + doc.text[s:e])
+        added_texts = [
+            chunk_context(b.title, b.text, s) + b.text[s:e] for b in self.builds for s, e in b.chunks
+        ]
+        base = previous.backend.lexical.lexicon if previous is not None else _milvus.Lexicon(0, {})
+        self.lexicon = base.updated(removed_texts, added_texts)
+
+    def _inserted_ids(self) -> list[str]:
+        from . import _milvus
+
+        return [_milvus.node_id(b.key, b.hash, ci) for b in self.builds for ci in range(len(b.chunks))]
+
+    def apply(self, index_dir: Path, base_gen: Path | None) -> None:
+        from . import _milvus
+
+        t = self.target
+        pending = {
+            "base": base_gen.name if base_gen else "",
+            "uri": t["connect"],
+            "collection": t["collection"],
+            "dim": self.dim,
+            "new_collection": t["new_collection"],
+            "old": t.get("old"),
+            "inserted": [] if t["new_collection"] else self._inserted_ids(),
+            "stale": self.stale,
+        }
+        _milvus.write_pending(index_dir, pending)
+        store = _milvus.connect(
+            t["connect"],
+            t["token"],
+            t["collection"],
+            self.dim,
+            create=t["new_collection"],
+            index_type=t["index_type"],
+        )
+        try:
+            batch: list = []
+            for b in self.builds:
+                for ci, (s, e) in enumerate(b.chunks):
+                    text = chunk_context(b.title, b.text, s) + b.text[s:e]
+                    nid = _milvus.node_id(b.key, b.hash, ci)
+                    batch.append(_milvus.make_node(nid, b.key, b.hash, ci, s, e, text, b.chunk_vecs[ci]))
+                    if len(batch) >= _milvus.BATCH:
+                        _milvus.insert_nodes(store, t["connect"], batch)
+                        batch = []
+            if batch:
+                _milvus.insert_nodes(store, t["connect"], batch)
+            _milvus.flush(store, t["connect"])
+            self._store = store
+        except BaseException:
+            with contextlib.suppress(Exception):
+                store.client.close()
+            raise
+
+    def finish(self, index_dir: Path) -> None:
+        """After the commit: the replaced versions (or the replaced collection) go."""
+        from . import _milvus
+
+        t = self.target
+        try:
+            if self.stale and not t["new_collection"]:
+                _milvus.delete_nodes(self._store, t["connect"], self.stale)
+            old = t.get("old")
+            if t["new_collection"] and old:
+                _milvus.drop_collection(old["uri"], t["token"], old["collection"])
+            _milvus.clear_pending(index_dir)
+        finally:
+            with contextlib.suppress(Exception):
+                self._store.client.close()

@@ -36,6 +36,10 @@ _EXPORTS = {
     "LLMSettings": "._llm",
     "QAError": "._assistant",
     "RetrievedChunk": "._types",
+    "StoreConfig": "index",
+    "StoreError": "index",
+    "add_store_arguments": "index",
+    "store_from_args": "index",
     "StreamingGenerator": "._generators",
     "Turn": "._types",
     "answer": "._assistant",
@@ -57,7 +61,11 @@ if TYPE_CHECKING:
         Embedder,
         IndexError_,
         IndexMismatch,
+        StoreConfig,
+        StoreError,
+        add_store_arguments,
         parse_document,
+        store_from_args,
     )
 
     from ._assistant import DEFAULT_TOP_K, Assistant, QAError, answer, index_documents

@@ -7,7 +7,7 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
-from index import CorpusIndex, Embedder, default_index_dir, set_offline_env
+from index import CorpusIndex, Embedder, IndexError_, StoreConfig, default_index_dir, set_offline_env
 
 from ._errors import QAError
 from ._followup import condense
@@ -47,9 +47,13 @@ class Assistant:
         generator: str | Generator = "extractive",
         embedder: Embedder | None = None,
         retriever: Callable[[CorpusIndex], Retriever] = HybridRetriever,
+        store: StoreConfig | str | None = None,
     ) -> None:
+        """``store``: None reads the index's own record of where its vectors live; a
+        StoreConfig (or ``"faiss"``/``"milvus"``) insists on a kind or points at a moved URI."""
         set_offline_env()
         self.index_dir = Path(index_dir) if index_dir else default_index_dir()
+        self.store = StoreConfig.coerce(store)
         self.top_k = top_k
         try:
             self.generator = get_generator(generator)
@@ -75,9 +79,10 @@ class Assistant:
             with self._lock:
                 if self._index is None or self._index.path.name != live:
                     try:
-                        self._index = CorpusIndex.open(self.index_dir)
+                        fresh = CorpusIndex.open(self.index_dir, store=self.store)
                     except Exception as exc:  # surfaced as one line to the user
                         raise QAError(str(exc)) from exc
+                    self._index = fresh  # the old one may still be answering in another thread
                     self._retriever = self._make_retriever(self._index)
         return self._index
 
@@ -158,7 +163,10 @@ class Assistant:
         t1 = time.perf_counter()
         query_vec = self.embedder.embed_query(standalone)
         t2 = time.perf_counter()
-        hits = retriever.retrieve(standalone, query_vec, top_k or self.top_k)
+        try:  # a remote store can fail mid-question: one line, not a traceback
+            hits = retriever.retrieve(standalone, query_vec, top_k or self.top_k)
+        except IndexError_ as exc:
+            raise QAError(str(exc)) from exc
         t3 = time.perf_counter()
         request = GenerationRequest(question, standalone, query_vec, hits, index, self.embedder)
         gen: Generation | None = None

@@ -273,10 +273,11 @@ def extract_features(
     seen: dict[tuple[int, int], int] = {}
     candidates: list[Candidate] = []
     rows: list[list[float]] = []
-    client = index.vector_store.client
+    own = [int(h.chunk) for h in hits if h.chunk >= 0]
+    chunk_vecs = dict(zip(own, index.chunk_vectors(own), strict=True))  # one round trip for any store
     for hit in hits:
         if hit.chunk >= 0:
-            chunk_sim = float(client.reconstruct(int(hit.chunk)) @ query_vec)
+            chunk_sim = float(chunk_vecs[int(hit.chunk)] @ query_vec)
             srows, svecs = index.chunk_sentences(hit.chunk)
             doc_idx = int(index.chunks[hit.chunk, 0])
         else:  # a passage cut by another retriever

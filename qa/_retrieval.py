@@ -35,7 +35,7 @@ class Retriever(Protocol):
 
 
 class HybridRetriever:
-    """Reciprocal-rank fusion of FAISS and BM25 results.
+    """Reciprocal-rank fusion of dense and BM25 results.
 
     RRF needs no score calibration between the two lists, and it keeps exact-term
     matches (names, figures) that a small embedder ranks poorly.
@@ -47,14 +47,10 @@ class HybridRetriever:
         self.depth = depth
 
     def dense(self, query_vec: np.ndarray, k: int) -> list[tuple[int, float]]:
-        from llama_index.core.vector_stores.types import VectorStoreQuery
-
+        """Through the index's llama-index vector store, whichever it is (FAISS, Milvus)."""
         if self.index.n_chunks == 0:
             return []
-        result = self.index.vector_store.query(
-            VectorStoreQuery(query_embedding=query_vec.tolist(), similarity_top_k=min(k, self.index.n_chunks))
-        )
-        return [(int(i), float(s)) for i, s in zip(result.ids or [], result.similarities or [], strict=False)]
+        return self.index.dense_search(query_vec, min(k, self.index.n_chunks))
 
     def retrieve(self, query: str, query_vec: np.ndarray, top_k: int) -> list[Hit]:
         depth = max(self.depth, top_k)

@@ -22,12 +22,17 @@ def _fail(message: str) -> int:
 
 
 def cmd_index(args: argparse.Namespace) -> int:
-    from index import IndexConfig, IndexError_, update_index
+    from index import IndexConfig, IndexError_, store_from_args, update_index
 
     config = IndexConfig(chunk_size=args.chunk_size, chunk_overlap=args.chunk_overlap)
     try:
         report = update_index(
-            args.docs, _index_dir(args), config, rebuild=args.rebuild, show_progress=not args.quiet
+            args.docs,
+            _index_dir(args),
+            config,
+            rebuild=args.rebuild,
+            show_progress=not args.quiet,
+            store=store_from_args(args),
         )
     except IndexError_ as exc:
         return _fail(str(exc))
@@ -46,9 +51,12 @@ def _print_answer(answer, as_json: bool) -> None:
 
 
 def _assistant(args: argparse.Namespace):
+    from index import store_from_args
     from qa import Assistant
 
-    return Assistant(_index_dir(args), top_k=args.top_k, generator=generator_from_args(args))
+    return Assistant(
+        _index_dir(args), top_k=args.top_k, generator=generator_from_args(args), store=store_from_args(args)
+    )
 
 
 def _ask_streaming(bot, question: str, history, as_json: bool):
@@ -80,22 +88,24 @@ def _ask_streaming(bot, question: str, history, as_json: bool):
 
 
 def cmd_ask(args: argparse.Namespace) -> int:
+    from index import IndexError_
     from qa import QAError
 
     try:
         _ask_streaming(_assistant(args), args.question, None, args.json)
-    except QAError as exc:
+    except (QAError, IndexError_) as exc:
         return _fail(str(exc))
     return 0
 
 
 def cmd_chat(args: argparse.Namespace) -> int:
+    from index import IndexError_
     from qa import QAError, Turn
 
     try:
         bot = _assistant(args)
         bot.warm_up()
-    except QAError as exc:
+    except (QAError, IndexError_) as exc:
         return _fail(str(exc))
     history: list[Turn] = []
     interactive = sys.stdin.isatty()
@@ -126,6 +136,8 @@ def cmd_chat(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from index import add_store_arguments  # standard library only: --help stays instant
+
     parser = argparse.ArgumentParser(
         prog="qa",
         description="Ask questions about a folder of documents; every answer cites its sources.",
@@ -146,6 +158,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--chunk-size", type=int, default=200, help="tokens per chunk (default 200)")
     p.add_argument("--chunk-overlap", type=int, default=40, help="overlap in tokens (default 40)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_store_arguments(p)
     p.set_defaults(func=cmd_index)
 
     for name, help_text, func in (
@@ -158,6 +171,7 @@ def build_parser() -> argparse.ArgumentParser:
         add_index_dir(p)
         p.add_argument("--top-k", type=int, default=5, help="passages to retrieve (default 5)")
         p.add_argument("--json", action="store_true", help="print the Answer as JSON")
+        add_store_arguments(p)
         add_llm_arguments(p)
         p.set_defaults(func=func)
     _add_plugins(sub)

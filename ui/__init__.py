@@ -39,6 +39,7 @@ def build_app(
     embedder: Any = None,
     stream_delay: float = 0.02,
     sync: bool = True,
+    store: Any = None,
 ) -> gr.Blocks:
     """The chat app over ``docs_dir``; with ``sync`` the folder is indexed (incrementally) first.
 
@@ -54,6 +55,7 @@ def build_app(
         max_upload_mb=max_upload_mb,
         embedder=embedder,
         stream_delay=stream_delay,
+        store=store,
     )
     if sync:
         service.sync()
@@ -80,9 +82,10 @@ def serve(
     auth: list[tuple[str, str]] | None = None,
     max_upload_mb: float = DEFAULT_MAX_UPLOAD_MB,
     top_k: int = 5,
+    store: Any = None,
 ) -> None:
-    """Index ``docs_dir`` and serve the chat until interrupted."""
-    demo = build_app(docs_dir, index_dir, top_k=top_k, max_upload_mb=max_upload_mb)
+    """Index ``docs_dir`` and serve the chat until interrupted; ``store`` is a ``qa.StoreConfig``."""
+    demo = build_app(docs_dir, index_dir, top_k=top_k, max_upload_mb=max_upload_mb, store=store)
     service = demo.qa_service  # type: ignore[attr-defined]
     print(
         f"documents: {service.docs_dir.resolve()} ({service.n_documents()} indexed); index: {service.index_dir}"

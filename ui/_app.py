@@ -217,13 +217,15 @@ class ChatService:
         max_upload_mb: float,
         embedder: Any,
         stream_delay: float,
+        store: Any = None,
     ) -> None:
         from qa import Assistant
 
         self.docs_dir = docs_dir
         self.top_k = top_k
         self.stream_delay = stream_delay
-        self.bot = Assistant(index_dir, top_k=top_k, embedder=embedder)
+        self.bot = Assistant(index_dir, top_k=top_k, embedder=embedder, store=store)
+        self.store = store
         self.index_dir = self.bot.index_dir  # the default ($QA_INDEX_DIR or ./.qa/index) resolved
         self._embedder = embedder
         # One answer at a time: the model is CPU-bound anyway, and the Assistant must not
@@ -231,7 +233,7 @@ class ChatService:
         self._lock = threading.Lock()
         self._generators: dict[str, Generator] = {}
         self.library = Library(
-            docs_dir, self.index_dir, open_index=self.live_index, max_upload_mb=max_upload_mb
+            docs_dir, self.index_dir, open_index=self.live_index, max_upload_mb=max_upload_mb, store=store
         )
 
     def live_index(self) -> Any | None:
@@ -254,7 +256,7 @@ class ChatService:
         if self._embedder is None:
             return self.library.sync()
         index = self.live_index()
-        options: dict[str, Any] = {"show_progress": False, "embedder": self._embedder}
+        options: dict[str, Any] = {"show_progress": False, "embedder": self._embedder, "store": self.store}
         if index is not None:
             m = index.manifest
             if m["embed_model"] != self._embedder.model_name:

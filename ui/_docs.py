@@ -81,6 +81,7 @@ class Library:
         open_index: Callable[[], Any | None],
         max_upload_mb: float = DEFAULT_MAX_UPLOAD_MB,
         embedder: Any = None,
+        store: Any = None,
     ) -> None:
         self.docs_dir = Path(docs_dir)
         self.index_dir = Path(index_dir)
@@ -88,6 +89,7 @@ class Library:
         self.max_upload_mb = max_upload_mb
         self._open_index = open_index
         self._embedder = embedder
+        self.store = store  # a qa.StoreConfig, or None: the store the index records
         self._lock = threading.Lock()
 
     @property
@@ -204,7 +206,7 @@ class Library:
             return index_documents(self.docs_dir, self.index_dir, **self._index_options())
 
     def _index_options(self) -> dict[str, Any]:
-        options: dict[str, Any] = {"show_progress": False}
+        options: dict[str, Any] = {"show_progress": False, "store": self.store}
         index = self._open_index()
         if index is not None:  # keep the chunking the index was built with
             m = index.manifest

@@ -46,6 +46,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         help=f"largest upload per file in MB (default: $QA_MAX_UPLOAD_MB or {DEFAULT_MAX_UPLOAD_MB:g})",
     )
     p.add_argument("--top-k", type=int, default=5, help="passages to retrieve (default 5)")
+    from qa import add_store_arguments  # standard library only: registering stays instant
+
+    add_store_arguments(p)
     p.set_defaults(func=cmd_serve)
 
 
@@ -117,17 +120,21 @@ def cmd_serve(args: argparse.Namespace) -> int:
         reason = str(exc.strerror or exc).split(" (while")[0]
         return _fail(f"cannot serve on {args.host}:{args.port}: {reason}")
 
-    from qa import IndexError_, QAError
+    from qa import IndexError_, QAError, StoreError, store_from_args
 
     from . import serve
 
     index_dir = Path(args.index_dir) if args.index_dir else None
     try:
+        store = store_from_args(args)
+    except StoreError as exc:
+        return _fail(str(exc))
+    try:
         if not docs:  # the folder the index was built from, else ./docs
             from qa import Assistant
 
             try:
-                docs = Assistant(index_dir).index.root or "docs"
+                docs = Assistant(index_dir, store=store).index.root or "docs"
             except QAError:
                 docs = "docs"
         serve(
@@ -138,6 +145,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
             auth=auth,
             max_upload_mb=max_mb,
             top_k=args.top_k,
+            store=store,
         )
     except (QAError, IndexError_) as exc:
         return _fail(str(exc))
