@@ -1,5 +1,8 @@
 """The packaged all-MiniLM-L6-v2, loaded once and lazily, through llama-index.
 
+Queries are embedded by :class:`~index._query.QueryEncoder` (numpy, no torch) when the
+model's layout allows, so answering a question never waits for torch to import.
+
 Passages are embedded with one forward pass that yields both the chunk vector
 (mean pooling, exactly what ``SentenceTransformer.encode`` returns) and, from the
 same contextual token vectors, one vector per sentence. The answer generator needs
@@ -78,12 +81,17 @@ class Embedder:
     (384,)
     """
 
-    def __init__(self, model: str = DEFAULT_EMBED_MODEL, batch_size: int = 32) -> None:
+    def __init__(
+        self, model: str = DEFAULT_EMBED_MODEL, batch_size: int = 32, query_backend: str | None = None
+    ) -> None:
         self.model_name = model
         self.batch_size = batch_size
+        # "auto" (numpy when the model allows), "numpy", or "sentence-transformers"
+        self.query_backend = query_backend or os.environ.get("QA_QUERY_BACKEND", "auto")
         self._llama: BaseEmbedding | None = None
         self._lock = threading.Lock()
         self._tokenizer: Any = None
+        self._query_encoder: Any = None  # a QueryEncoder, or False when queries go through torch
 
     @classmethod
     def shared(cls, model: str = DEFAULT_EMBED_MODEL) -> Embedder:
@@ -143,7 +151,25 @@ class Embedder:
         tok = self._tokenizer
         return lambda text: tok.encode(text, add_special_tokens=False).ids
 
+    def query_encoder(self) -> Any:
+        """The torch-free query encoder, or None when this model (or the setting) needs torch."""
+        if self._query_encoder is None:
+            with self._lock:
+                if self._query_encoder is None:
+                    encoder = None
+                    if self.query_backend in ("auto", "numpy"):
+                        from ._query import QueryEncoder
+
+                        encoder = QueryEncoder.load(resolve_model_path(self.model_name))
+                        if encoder is None and self.query_backend == "numpy":
+                            raise ValueError(f"{self.model_name}: no numpy query encoder for this model")
+                    self._query_encoder = encoder or False
+        return self._query_encoder or None
+
     def embed_query(self, text: str) -> np.ndarray:
+        encoder = self.query_encoder()
+        if encoder is not None:
+            return encoder.encode(text)
         vec = self.warm_up().get_query_embedding(text)
         return _normalise(np.asarray(vec, dtype=np.float32))
 
