@@ -42,7 +42,7 @@ import numpy as np
 from ._chunking import chunk_document
 from ._config import IndexError_, StoreConfig
 from ._embed import DEFAULT_EMBED_MODEL, Embedder
-from ._lexical import LexicalIndex
+from ._lexical import LexicalIndex, _ranges
 from ._readers import (
     BadDocument,
     ParsedDocument,
@@ -781,41 +781,63 @@ def _write_generation(
         for d in range(len(previous.documents)):
             prev_chunk_rows[d] = order[bounds[d] : bounds[d + 1]]
 
+    # Unchanged documents are copied over as whole arrays: an update costs numpy copies of
+    # the corpus plus the work for the changed documents, not Python loops over every chunk.
     docs_json, manifest_docs = [], {}
-    chunk_rows, chunk_vecs, sent_rows, sent_vecs = [], [], [], []
+    doc_col, span_parts, source_parts = [], [], []  # source: old chunk row, or -1 for a new chunk
+    new_builds: list[tuple[int, _DocBuild]] = []  # (first row, build)
     n_chunks = 0
     for doc_idx, (key, digest, parsed) in enumerate(sorted(plan, key=lambda p: p[0])):
         if parsed is None:
             old = previous.documents[prev_by_key[key]]
             rows = prev_chunk_rows[prev_by_key[key]]
             title, text, pages = old.title, old.text, old.pages
-            for new_ci, old_ci in enumerate(rows):
-                s, e = previous.chunk_span(int(old_ci))
-                chunk_rows.append((doc_idx, s, e))
-                if prev_vecs is not None:
-                    chunk_vecs.append(prev_vecs[old_ci][None, :])
-                srows, svecs = previous.chunk_sentences(int(old_ci))
-                for r in srows:
-                    sent_rows.append((n_chunks + new_ci, int(r[1]), int(r[2])))
-                sent_vecs.append(svecs)
+            span_parts.append(previous.chunks[rows, 1:3])
+            source_parts.append(rows.astype(np.int64))
             count = len(rows)
         else:
             b = builds[key]
             title, text, pages = b.title, b.text, b.pages
-            for s, e in b.chunks:
-                chunk_rows.append((doc_idx, s, e))
-            chunk_vecs.append(b.chunk_vecs)
-            for ci, s, e in b.sentences:
-                sent_rows.append((n_chunks + ci, s, e))
-            sent_vecs.append(b.sentence_vecs.astype(np.float16))
             count = len(b.chunks)
+            span_parts.append(np.asarray(b.chunks, dtype=np.int64).reshape(-1, 2))
+            source_parts.append(np.full(count, -1, dtype=np.int64))
+            new_builds.append((n_chunks, b))
+        doc_col.append(np.full(count, doc_idx, dtype=np.int64))
         n_chunks += count
         docs_json.append({"key": key, "title": title, "text": text, "hash": digest, "pages": pages})
         manifest_docs[key] = {"hash": digest, "title": title, "n_chunks": count, "chars": len(text)}
 
-    chunks_arr = np.asarray(chunk_rows, dtype=np.int64).reshape(-1, 3)
-    sents_arr = np.asarray(sent_rows, dtype=np.int64).reshape(-1, 3)
-    svecs = np.concatenate(sent_vecs).astype(np.float16) if sent_vecs else np.zeros((0, dim), np.float16)
+    def cat(parts: list[np.ndarray], shape: tuple[int, ...], dtype) -> np.ndarray:
+        return np.concatenate(parts).astype(dtype, copy=False) if parts else np.zeros(shape, dtype)
+
+    source = cat(source_parts, (0,), np.int64)
+    chunks_arr = np.column_stack([cat(doc_col, (0,), np.int64), cat(span_parts, (0, 2), np.int64)])
+    reused = np.flatnonzero(source >= 0)
+    # sentences, grouped by chunk in chunk order: scatter the old rows and the new ones into place
+    n_sent = np.zeros(n_chunks, dtype=np.int64)
+    if len(reused):
+        old_rows = source[reused]
+        old_ptr = previous._sent_ptr
+        n_sent[reused] = old_ptr[old_rows + 1] - old_ptr[old_rows]
+    for first, b in new_builds:
+        n_sent[first : first + len(b.chunks)] = np.bincount(
+            np.asarray([c for c, _, _ in b.sentences], dtype=np.int64), minlength=len(b.chunks)
+        )
+    ptr = np.concatenate([[0], np.cumsum(n_sent)])
+    sents_arr = np.zeros((int(ptr[-1]), 3), np.int64)
+    svecs = np.zeros((int(ptr[-1]), dim), np.float16)
+    if len(reused):
+        src = _ranges(old_ptr[old_rows], n_sent[reused])
+        dst = _ranges(ptr[reused], n_sent[reused])
+        sents_arr[dst] = previous.sentences[src]
+        sents_arr[dst, 0] = np.repeat(reused, n_sent[reused])
+        svecs[dst] = previous.sentence_vecs[src]
+    for first, b in new_builds:
+        rows = np.asarray(b.sentences, dtype=np.int64).reshape(-1, 3)
+        a, z = int(ptr[first]), int(ptr[first + len(b.chunks)])
+        sents_arr[a:z] = rows
+        sents_arr[a:z, 0] += first
+        svecs[a:z] = b.sentence_vecs
     np.save(staging / "chunks.npy", chunks_arr)
     np.save(staging / "sentences.npy", sents_arr)
     np.save(staging / "sentence_vecs.npy", svecs)
@@ -825,7 +847,12 @@ def _write_generation(
         work.plan(previous, prev_chunk_rows, builds, {k for k, _, p in plan if p is None})
         work.lexicon.save(staging / "lexicon.json")
     else:
-        _write_faiss(staging, chunk_vecs, chunks_arr, docs_json, dim)
+        vecs = np.zeros((n_chunks, dim), np.float32)
+        if len(reused):
+            vecs[reused] = prev_vecs[source[reused]]
+        for first, b in new_builds:
+            vecs[first : first + len(b.chunks)] = b.chunk_vecs
+        _write_faiss(staging, vecs, _lexical_index(previous, source, new_builds, docs_json, chunks_arr))
     (staging / "docs.json").write_text(json.dumps(docs_json, ensure_ascii=False), encoding="utf-8")
     store_record = {k: v for k, v in target.items() if k not in ("connect", "token", "new_collection", "old")}
     manifest = {
@@ -856,16 +883,38 @@ def _chunk_texts(docs_json: list[dict[str, Any]], chunks_arr: np.ndarray) -> lis
     ]
 
 
-def _write_faiss(staging: Path, chunk_vecs: list, chunks_arr: np.ndarray, docs_json: list, dim: int) -> None:
+def _lexical_index(
+    previous: CorpusIndex | None,
+    source: np.ndarray,
+    new_builds: list[tuple[int, _DocBuild]],
+    docs_json: list[dict[str, Any]],
+    chunks_arr: np.ndarray,
+) -> LexicalIndex:
+    """BM25 for the new generation; unchanged chunks keep their stored term counts."""
+    reused = source >= 0
+    if previous is None or not reused.any():
+        return LexicalIndex.build(_chunk_texts(docs_json, chunks_arr))
+
+    def previous_texts() -> list[str]:  # only for an index written before term counts were kept
+        docs = [{"title": d.title, "text": d.text} for d in previous.documents]
+        return _chunk_texts(docs, previous.chunks)
+
+    terms = previous.lexical.chunk_terms(previous_texts)
+    new_texts = [chunk_context(b.title, b.text, s) + b.text[s:e] for _, b in new_builds for s, e in b.chunks]
+    rows = source.copy()
+    rows[~reused] = len(terms) + np.arange(int((~reused).sum()))
+    return LexicalIndex.from_terms(terms.extend(new_texts).take(rows))
+
+
+def _write_faiss(staging: Path, vecs: np.ndarray, lexical: LexicalIndex) -> None:
     import faiss
     from llama_index.vector_stores.faiss import FaissVectorStore
 
-    vecs = np.concatenate(chunk_vecs).astype(np.float32) if chunk_vecs else np.zeros((0, dim), np.float32)
-    faiss_index = faiss.IndexFlatIP(dim)  # inner product over L2-normalised vectors = cosine
+    faiss_index = faiss.IndexFlatIP(vecs.shape[1])  # inner product over L2-normalised vectors = cosine
     if len(vecs):
-        faiss_index.add(np.ascontiguousarray(vecs))
+        faiss_index.add(np.ascontiguousarray(vecs, dtype=np.float32))
     FaissVectorStore(faiss_index=faiss_index).persist(str(staging / VECTOR_FILE))
-    LexicalIndex.build(_chunk_texts(docs_json, chunks_arr)).save(staging / "bm25")
+    lexical.save(staging / "bm25")
 
 
 class _MilvusWork:

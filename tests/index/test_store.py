@@ -263,3 +263,25 @@ def test_prebuilt_generation_is_a_real_index_that_updates_incrementally(tmp_path
     (docs_copy / "ferry.txt").write_text(EXTRA, encoding="utf-8")
     report = update_index(docs_copy, prebuilt, embedder=embedder, show_progress=False)
     assert report.added == ["ferry.txt"] and report.embedded_chunks == 1
+
+
+@pytest.mark.parametrize("old_format", [False, True])
+def test_update_keeps_bm25_term_counts_and_matches_a_full_build(tmp_path, docs_copy, embedder, old_format):
+    """Unchanged chunks' BM25 rows come from stored term counts (or, for an index written
+    before they were kept, from re-tokenising); either way the scores equal a full build's."""
+    inc = tmp_path / "inc"
+    update_index(docs_copy, inc, embedder=embedder, show_progress=False)
+    gen = inc / (inc / "CURRENT").read_text().strip()
+    assert (gen / "bm25" / "chunk_terms.npz").is_file()
+    if old_format:
+        (gen / "bm25" / "chunk_terms.npz").unlink()
+    (docs_copy / "ferry.txt").write_text(EXTRA, encoding="utf-8")
+    update_index(docs_copy, inc, embedder=embedder, show_progress=False)
+    full = tmp_path / "full"
+    update_index(docs_copy, full, embedder=embedder, show_progress=False)
+    a, b = CorpusIndex.open(inc), CorpusIndex.open(full)
+    np.testing.assert_array_equal(a.chunks, b.chunks)
+    np.testing.assert_array_equal(a.sentences, b.sentences)
+    for query in ("Caspian ferry trucks Aktau", "Gabala summit", "Kazakh oil pipeline 2023"):
+        assert a.lexical.search(query, 10) == b.lexical.search(query, 10)
+        assert a.lexical.idf("ferri") == b.lexical.idf("ferri")
