@@ -285,3 +285,10 @@ def test_update_keeps_bm25_term_counts_and_matches_a_full_build(tmp_path, docs_c
     for query in ("Caspian ferry trucks Aktau", "Gabala summit", "Kazakh oil pipeline 2023"):
         assert a.lexical.search(query, 10) == b.lexical.search(query, 10)
         assert a.lexical.idf("ferri") == b.lexical.idf("ferri")
+
+
+def test_sentence_vectors_are_mapped_read_only_and_equal_the_file(seed_index):
+    idx = CorpusIndex.open(seed_index)
+    stored = np.load(idx.path / "sentence_vecs.npy")
+    np.testing.assert_array_equal(idx.sentence_vecs, stored)
+    assert not idx.sentence_vecs.flags.writeable and idx.sentence_vecs.dtype == np.float16
