@@ -66,6 +66,10 @@ class VerifySettings:
     sim_ceiling: float = 0.70  # cosine at or above this counts as full semantic support
     missing_number_factor: float = 0.3
     missing_name_factor: float = 0.5
+    # A grounded sentence can still be beside the point ("The article reflects the author's
+    # views."): after the first kept sentence, one that shares no content word with the
+    # question is dropped, and at most this many sentences are kept.
+    max_sentences: int = 3
 
 
 @dataclass
@@ -415,7 +419,24 @@ def verify(
             best = scores[best_n - 1] if best_n else _Score(0.0, 0.0, 0.0, [], [])
             seen = set().union(*(p.toks for p in passages)) if passages else set()
             checks.append(Check(claim, best.support, False, _describe_missing(best, seen)))
+    if drop:
+        _keep_to_the_point(checks, question_tokens - _FRAMING, settings.max_sentences)
     return checks
+
+
+def _keep_to_the_point(checks: list[Check], question_terms: set[str], limit: int) -> None:
+    """Drop supported sentences that do not address the question, beyond the first and the limit."""
+    kept = 0
+    for check in checks:
+        if not check.kept:
+            continue
+        on_topic = not question_terms or bool(question_terms & set(tokens(check.claim.text)))
+        if kept and not on_topic:
+            check.kept, check.reason = False, "supported, but does not address the question"
+        elif kept >= limit:
+            check.kept, check.reason = False, f"supported, but beyond the first {limit} sentences"
+        else:
+            kept += 1
 
 
 def compose(checks: list[Check]) -> tuple[str, list[Span], list[bool], list[AnswerSentence]]:

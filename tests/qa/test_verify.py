@@ -181,3 +181,23 @@ def test_an_injected_instruction_cannot_verify_itself(injection_index, embedder)
         embedder,
     )
     assert ok.kept and ok.sources == [n]
+
+
+def test_supported_but_beside_the_point_sentences_are_dropped(seed_bot):
+    from qa._verify import Claim, verify
+
+    index = seed_bot.index
+    hits = seed_bot._retriever.retrieve(
+        "Who writes the article and what program does he host?",
+        seed_bot.embedder.embed_query("Teymur Atayev program"),
+        5,
+    )
+    chunks = [h.chunk for h in hits]
+    editor = next(i for i, c in enumerate(chunks, start=1) if "Teymur Atayev" in index.chunk_text(c))
+    on_topic = Claim("Teymur Atayev hosts the program Aspects of Foreign Affairs.", [editor])
+    aside = Claim("The article reflects the author’s personal views.", [editor])
+    checks = verify(
+        [on_topic, aside], chunks, index, "Which program does Teymur Atayev host?", seed_bot.embedder
+    )
+    assert checks[0].kept
+    assert not checks[1].kept and "does not address the question" in checks[1].reason
