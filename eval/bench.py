@@ -61,7 +61,7 @@ MODES: dict[str, dict[str, Any]] = {
         "answer_passes": 3,
         "help_repeat": 7,
         "ask_repeat": 5,
-        "incremental_sizes": [1000, 10000],
+        "incremental_sizes": [1000, 10000, 100000],
         "incremental_repeat": 3,
         "load_args": [],
         "llm_questions": 10,
@@ -71,7 +71,11 @@ MODES: dict[str, dict[str, Any]] = {
 
 TARGETS = {  # name: (comparison, bound, what it is)
     "ingest_ratio_vs_raw": (">=", 0.85, "qa index chunks/s over raw SentenceTransformer.encode"),
-    "ingest_ratio_vs_stock": (">=", 1.0, "qa index chunks/s over stock VectorStoreIndex.from_documents"),
+    "ingest_ratio_vs_stock": (
+        ">=",
+        1.0,
+        "stock VectorStoreIndex.from_documents time over qa index time, same files",
+    ),
     "retrieval_ratio_vs_raw": ("<=", 1.5, "retrieval p50 over query embedding + raw FAISS search"),
     "answer_p50_ms": ("<=", 100.0, "warm answer p50 on the seed index, ms"),
     "answer_p50_ms_largest": ("<=", 300.0, "warm answer p50 at the largest size, ms"),
@@ -236,7 +240,10 @@ def _stock_build(docs: Path, target: Path, embedder, config) -> int:
     from llama_index.core.node_parser import SentenceSplitter
     from llama_index.vector_stores.faiss import FaissVectorStore
 
-    documents = SimpleDirectoryReader(str(docs), recursive=True).load_data()
+    from index._readers import iter_files
+
+    # the same files qa index reads; a folder path under .qa/ would look hidden to the reader
+    documents = SimpleDirectoryReader(input_files=[str(p) for p in iter_files(docs)]).load_data()
     store = FaissVectorStore(faiss_index=faiss.IndexFlatIP(embedder.dim))
     ctx = StorageContext.from_defaults(vector_store=store)
     splitter = SentenceSplitter(
@@ -311,13 +318,23 @@ def bench_ingest(docs: Path, work: Path, embedder, repeat: int) -> dict[str, Any
         out[f"{name}_chunks_per_s"] = round(_median([rate(name, i) for i in range(repeat)]), 2)
         out[f"{name}_runs_s"] = [round(x[1], 2) for x in runs[name]]
     out["ratio_vs_raw"] = round(_median([rate("ours", i) / rate("raw", i) for i in range(repeat)]), 3)
-    out["ratio_vs_stock"] = round(_median([rate("ours", i) / rate("stock", i) for i in range(repeat)]), 3)
+    # The stock pipeline cuts more, smaller nodes from the same files (its splitter counts the
+    # metadata it embeds with each node), so chunks/s flatters it: the headline compares the
+    # time to index the same files; the chunks/s ratio is kept beside it.
+    out["ratio_vs_stock"] = round(
+        _median([runs["stock"][i][1] / runs["ours"][i][1] for i in range(repeat)]), 3
+    )
+    out["chunk_rate_ratio_vs_stock"] = round(
+        _median([rate("ours", i) / rate("stock", i) for i in range(repeat)]), 3
+    )
     out["cpu_ratio_vs_raw"] = round(
         _median([rate("ours", i, True) / rate("raw", i, True) for i in range(repeat)]), 3
     )
     out["cpu_ratio_vs_stock"] = round(
-        _median([rate("ours", i, True) / rate("stock", i, True) for i in range(repeat)]), 3
+        _median([runs["stock"][i][2] / runs["ours"][i][2] for i in range(repeat)]), 3
     )
+    out["ours_files_s"] = round(_median([x[1] for x in runs["ours"]]), 2)
+    out["stock_files_s"] = round(_median([x[1] for x in runs["stock"]]), 2)
     return out
 
 
@@ -507,7 +524,7 @@ def bench_incremental(real_index, work: Path, sizes: list[int], repeat: int, emb
             stats = pstats.Stats(prof)
             rows = []
             for (file, line, func), (_, _, _, cum, _) in stats.stats.items():  # type: ignore[attr-defined]
-                if "/index/" in file or "/qa/" in file or "bm25s" in file or "encode" in func:
+                if "/index/" in file and not func.startswith("<"):
                     rows.append((f"{Path(file).name}:{line}({func})", cum))
             rows.sort(key=lambda x: -x[1])
             out["profile_largest_s"] = {name: round(cum, 3) for name, cum in rows[:12]}
@@ -529,8 +546,11 @@ def bench_incremental(real_index, work: Path, sizes: list[int], repeat: int, emb
     shutil.rmtree(alone_docs, ignore_errors=True)
     shutil.rmtree(alone_idx, ignore_errors=True)
     out["document_alone_s"] = round(_median(times), 3)
-    small, large = str(min(sizes)), str(max(sizes))
+    # the target: a 10x larger corpus (10k chunks against 1k) should not cost more than 1.5x
+    small = "1000" if "1000" in out["sizes"] else str(min(sizes))
+    large = "10000" if "10000" in out["sizes"] else str(max(sizes))
     out["growth"] = round(out["sizes"][large]["update_s"] / out["sizes"][small]["update_s"], 3)
+    out["growth_between"] = [int(small), int(large)]
     return out
 
 
@@ -618,10 +638,13 @@ def markdown_table(result: dict[str, Any]) -> str:
         )
         rows.append(
             (
-                "ingest: against stock `VectorStoreIndex.from_documents` (same model, splitter, FAISS)",
-                f"{ing['ours_chunks_per_s']:.1f} chunks/s",
-                f"stock: {ing['stock_chunks_per_s']:.1f} chunks/s ({ing['stock_nodes']} nodes)",
-                f"{ing['ratio_vs_stock']:.2f} (CPU time: {ing['cpu_ratio_vs_stock']:.2f})",
+                "ingest: the same files through stock `VectorStoreIndex.from_documents` "
+                "(same model, splitter settings, FAISS), time for all files",
+                f"{ing['ours_files_s']:.1f} s ({ing['ours_chunks_per_s']:.1f} chunks/s)",
+                f"stock: {ing['stock_files_s']:.1f} s ({ing['stock_chunks_per_s']:.1f} chunks/s, "
+                f"{ing['stock_nodes']} nodes)",
+                f"{ing['ratio_vs_stock']:.2f} (CPU time: {ing['cpu_ratio_vs_stock']:.2f}; "
+                f"chunks/s: {ing['chunk_rate_ratio_vs_stock']:.2f})",
                 ">= 1.0",
                 mark("ingest_ratio_vs_stock"),
             )
@@ -718,7 +741,7 @@ def markdown_table(result: dict[str, Any]) -> str:
                 f"re-index after changing one document ({some['embedded_chunks']} chunks re-embedded)",
                 desc,
                 f"that document alone, fresh index: {inc['document_alone_s']:.2f} s",
-                f"{inc['growth']:.2f} (largest / smallest)",
+                f"{inc['growth']:.2f} ({inc['growth_between'][1]:,} / {inc['growth_between'][0]:,})",
                 "<= 1.5",
                 mark("incremental_growth"),
             )
