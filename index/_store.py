@@ -577,7 +577,11 @@ def update_index(
                 milvus_work.apply(index_dir, gen)
             _commit(index_dir, staging)
         except BaseException:
-            shutil.rmtree(staging, ignore_errors=True)
+            for _ in range(3):  # a file still being closed can make one pass miss it
+                shutil.rmtree(staging, ignore_errors=True)
+                if not staging.exists():
+                    break
+                time.sleep(0.05)
             if target["kind"] == "milvus":  # undo the inserts now if Milvus still answers
                 with contextlib.suppress(Exception):
                     _recover_milvus(index_dir, gen, requested)
