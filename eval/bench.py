@@ -858,8 +858,9 @@ def run(args: argparse.Namespace) -> int:
     cfg = dict(MODES[mode])
     if args.sizes:
         cfg["sizes"] = [int(s) for s in args.sizes.split(",")]
-    out = Path(args.out)
-    work = Path(args.work)
+    # absolute: the worker processes run from the repository root, not from here
+    out = Path(args.out).resolve()
+    work = Path(args.work).resolve()
     out.mkdir(parents=True, exist_ok=True)
     work.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()

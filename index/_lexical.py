@@ -205,6 +205,8 @@ _EMPTY_MARKER = "EMPTY"
 _EMPTY_TOKEN = "__empty__"  # bm25s cannot index a chunk without tokens; this stands in
 _TERMS_FILE = "chunk_terms.npz"
 K1, B = 1.5, 0.75  # bm25s defaults ("lucene" scoring)
+# Bump when ``tokens()`` changes: stored term counts of another version are re-tokenised.
+TOKENS_VERSION = 1
 
 
 def _ranges(starts: np.ndarray, counts: np.ndarray) -> np.ndarray:
@@ -268,11 +270,15 @@ class ChunkTerms:
         )
 
     def save(self, path: Path) -> None:
-        np.savez(path, ptr=self.ptr, ids=self.ids, tfs=self.tfs)
+        np.savez(path, ptr=self.ptr, ids=self.ids, tfs=self.tfs, version=np.int64(TOKENS_VERSION))
 
     @classmethod
-    def load(cls, path: Path, vocab: list[str]) -> ChunkTerms:
+    def load(cls, path: Path, vocab: list[str]) -> ChunkTerms | None:
+        """The stored counts, or None when another version of ``tokens()`` made them."""
         with np.load(path) as z:
+            # files without the field came from version 1, the first that stored counts
+            if (int(z["version"]) if "version" in z.files else 1) != TOKENS_VERSION:
+                return None
             return cls(vocab, z["ptr"], z["ids"], z["tfs"])
 
 
@@ -360,7 +366,7 @@ class LexicalIndex:
                     if i < len(vocab):
                         vocab[i] = t
                 self._terms = ChunkTerms.load(path, vocab)
-            else:
+            if self._terms is None:
                 self._terms = ChunkTerms.from_texts(texts())
         return self._terms
 

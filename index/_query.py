@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import json
 import math
+import threading
 from collections.abc import Callable
 from pathlib import Path
 
@@ -38,6 +39,11 @@ def _single_thread() -> Callable[[], contextlib.AbstractContextManager]:
         return contextlib.nullcontext
     controller = ThreadpoolController()
     return lambda: controller.limit(limits=1, user_api="blas")
+
+
+# Two encodes at once would each restore the thread count the other had lowered, leaving
+# BLAS at one thread for the whole process; a query takes milliseconds, so they take turns.
+_ENCODE_LOCK = threading.Lock()
 
 
 class QueryEncoder:
@@ -79,6 +85,7 @@ class QueryEncoder:
                 )
             )
         self._limit = _single_thread()
+        self.lowercase = False
 
     @classmethod
     def load(cls, folder: Path) -> QueryEncoder | None:
@@ -109,19 +116,22 @@ class QueryEncoder:
         from safetensors.numpy import load_file
         from tokenizers import Tokenizer
 
-        raw = load_file(str(weights_file))
-        weights = {k.removeprefix("bert."): v.astype(np.float32, copy=False) for k, v in raw.items()}
-        max_tokens = min(
-            int(st_cfg.get("max_seq_length") or config["max_position_embeddings"]),
-            int(config["max_position_embeddings"]),
-        )
-        tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
-        tokenizer.no_padding()
-        tokenizer.enable_truncation(max_tokens)
+        # anything unexpected in the files means sentence-transformers does the job instead
         try:
-            return cls(config, weights, tokenizer, max_tokens)
-        except KeyError:
+            raw = load_file(str(weights_file))
+            weights = {k.removeprefix("bert."): v.astype(np.float32, copy=False) for k, v in raw.items()}
+            max_tokens = min(
+                int(st_cfg.get("max_seq_length") or config["max_position_embeddings"]),
+                int(config["max_position_embeddings"]),
+            )
+            tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
+            tokenizer.no_padding()
+            tokenizer.enable_truncation(max_tokens)
+            encoder = cls(config, weights, tokenizer, max_tokens)
+        except Exception:  # noqa: BLE001 - a corrupt or unusual model folder: fall back, never fail
             return None
+        encoder.lowercase = bool(st_cfg.get("do_lower_case"))  # what sentence-transformers does
+        return encoder
 
     def _norm(self, x: np.ndarray, params: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
         mean = x.mean(-1, keepdims=True)
@@ -130,9 +140,11 @@ class QueryEncoder:
 
     def encode(self, text: str) -> np.ndarray:
         """The L2-normalised mean-pooled embedding of ``text`` (float32)."""
+        if self.lowercase:
+            text = text.lower()
         ids = np.asarray(self.tokenizer.encode(text).ids, dtype=np.int64)
         n, h = len(ids), self.heads
-        with self._limit():
+        with _ENCODE_LOCK, self._limit():
             x = self._word[ids] + self._pos[:n] + self._type0
             x = self._norm(x, self._ln0)
             d = x.shape[1] // h

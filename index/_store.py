@@ -768,7 +768,20 @@ def write_prebuilt_generation(
     index_dir = Path(index_dir)
     if not documents:
         raise ValueError("write_prebuilt_generation needs at least one document")
-    dim = int(documents[0].chunk_vecs.shape[1])
+    if len({d.key for d in documents}) != len(documents):
+        raise ValueError("write_prebuilt_generation: two documents have the same key")
+    dim = None
+    for d in documents:  # the writer scatters sentences by chunk: they must come in chunk order
+        if d.chunk_vecs is None or d.sentence_vecs is None:
+            raise ValueError(f"{d.key}: chunk and sentence vectors are required")
+        if len(d.chunk_vecs) != len(d.chunks) or len(d.sentence_vecs) != len(d.sentences):
+            raise ValueError(f"{d.key}: one vector per chunk and per sentence is required")
+        owners = [c for c, _, _ in d.sentences]
+        if owners != sorted(owners) or (owners and not 0 <= owners[0] <= owners[-1] < len(d.chunks)):
+            raise ValueError(f"{d.key}: sentences must be in chunk order and name chunks of the document")
+        dim = dim or int(d.chunk_vecs.shape[1])
+        if d.chunk_vecs.shape[1] != dim or d.sentence_vecs.shape[1] != dim:
+            raise ValueError(f"{d.key}: vectors are not {dim} wide like the first document's")
     plan = [(d.key, d.hash, True) for d in documents]
     builds = {d.key: d for d in documents}
     with _write_lock(index_dir):

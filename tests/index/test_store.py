@@ -265,26 +265,46 @@ def test_prebuilt_generation_is_a_real_index_that_updates_incrementally(tmp_path
     assert report.added == ["ferry.txt"] and report.embedded_chunks == 1
 
 
-@pytest.mark.parametrize("old_format", [False, True])
-def test_update_keeps_bm25_term_counts_and_matches_a_full_build(tmp_path, docs_copy, embedder, old_format):
+@pytest.mark.parametrize("stored_terms", ["kept", "missing", "other tokens() version"])
+def test_update_keeps_bm25_term_counts_and_matches_a_full_build(tmp_path, docs_copy, embedder, stored_terms):
     """Unchanged chunks' BM25 rows come from stored term counts (or, for an index written
-    before they were kept, from re-tokenising); either way the scores equal a full build's."""
+    before they were kept or by another tokenizer, from re-tokenising); through an added, an
+    edited and a removed document the incremental index equals a full build of the same files."""
     inc = tmp_path / "inc"
     update_index(docs_copy, inc, embedder=embedder, show_progress=False)
     gen = inc / (inc / "CURRENT").read_text().strip()
-    assert (gen / "bm25" / "chunk_terms.npz").is_file()
-    if old_format:
-        (gen / "bm25" / "chunk_terms.npz").unlink()
-    (docs_copy / "ferry.txt").write_text(EXTRA, encoding="utf-8")
-    update_index(docs_copy, inc, embedder=embedder, show_progress=False)
-    full = tmp_path / "full"
-    update_index(docs_copy, full, embedder=embedder, show_progress=False)
-    a, b = CorpusIndex.open(inc), CorpusIndex.open(full)
-    np.testing.assert_array_equal(a.chunks, b.chunks)
-    np.testing.assert_array_equal(a.sentences, b.sentences)
-    for query in ("Caspian ferry trucks Aktau", "Gabala summit", "Kazakh oil pipeline 2023"):
-        assert a.lexical.search(query, 10) == b.lexical.search(query, 10)
-        assert a.lexical.idf("ferri") == b.lexical.idf("ferri")
+    terms_file = gen / "bm25" / "chunk_terms.npz"
+    assert terms_file.is_file()
+    if stored_terms == "missing":
+        terms_file.unlink()
+    elif stored_terms == "other tokens() version":
+        with np.load(terms_file) as z:  # counts a different tokenizer would have made: all one term
+            np.savez(terms_file, ptr=z["ptr"], ids=np.zeros_like(z["ids"]), tfs=z["tfs"], version=np.int64(0))
+    seed = next(p for p in docs_copy.iterdir() if p.is_file())
+
+    def edit_add():
+        (docs_copy / "ferry.txt").write_text(EXTRA, encoding="utf-8")
+
+    def edit_change():
+        seed.write_text(
+            seed.read_text(encoding="utf-8") + "\n\nThe ferry to Aktau sails weekly.\n", encoding="utf-8"
+        )
+
+    def edit_remove():
+        (docs_copy / "ferry.txt").unlink()
+
+    for step, edit in enumerate((edit_add, edit_change, edit_remove)):
+        edit()
+        update_index(docs_copy, inc, embedder=embedder, show_progress=False)
+        full = tmp_path / f"full{step}"
+        update_index(docs_copy, full, embedder=embedder, show_progress=False)
+        a, b = CorpusIndex.open(inc), CorpusIndex.open(full)
+        np.testing.assert_array_equal(a.chunks, b.chunks)
+        np.testing.assert_array_equal(a.sentences, b.sentences)
+        for query in ("Caspian ferry trucks Aktau", "Gabala summit", "Kazakh oil pipeline 2023"):
+            assert a.lexical.search(query, 10) == b.lexical.search(query, 10), (edit.__name__, query)
+        for word in ("ferry", "summit", "weekly", "oil"):
+            assert a.lexical.idf(word) == b.lexical.idf(word), (edit.__name__, word)
 
 
 def test_sentence_vectors_are_mapped_read_only_and_equal_the_file(seed_index):
