@@ -384,6 +384,16 @@ def _map_npy(path: Path) -> np.ndarray:
     return np.frombuffer(mapped, dtype=dtype, count=int(np.prod(shape)), offset=offset).reshape(shape)
 
 
+def _one_faiss_thread() -> None:
+    """One OpenMP thread for this thread's FAISS searches: for one query, a second thread
+    only adds start-up and contention (a 100k-chunk flat search took 12 ms with one thread
+    against 18 ms with two on an idle 2-core machine; BENCHMARKS.md, fix 4). OpenMP keeps
+    the setting per calling thread, so it is made where the search runs."""
+    import faiss
+
+    faiss.omp_set_num_threads(1)
+
+
 class FaissBackend:
     """Vectors in a FAISS IndexFlatIP (row i = FAISS id i) beside a bm25s index, all in memory."""
 
@@ -407,6 +417,7 @@ class FaissBackend:
         n = int(self.vector_store.client.ntotal)
         if n == 0:
             return []
+        _one_faiss_thread()
         result = self.vector_store.query(
             VectorStoreQuery(query_embedding=query_vec.tolist(), similarity_top_k=min(k, n))
         )
