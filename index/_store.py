@@ -384,14 +384,21 @@ def _map_npy(path: Path) -> np.ndarray:
     return np.frombuffer(mapped, dtype=dtype, count=int(np.prod(shape)), offset=offset).reshape(shape)
 
 
-def _one_faiss_thread() -> None:
-    """One OpenMP thread for this thread's FAISS searches: for one query, a second thread
+@contextlib.contextmanager
+def _one_faiss_thread() -> Iterator[None]:
+    """One OpenMP thread for a FAISS search, restored after: for one query a second thread
     only adds start-up and contention (a 100k-chunk flat search took 12 ms with one thread
-    against 18 ms with two on an idle 2-core machine; BENCHMARKS.md, fix 4). OpenMP keeps
-    the setting per calling thread, so it is made where the search runs."""
+    against 18 ms with two on an idle 2-core machine; BENCHMARKS.md, fix 4). It must be
+    restored because torch shares the OpenMP runtime: left at one, the same thread's next
+    embedding ran at half speed (3.6 s against 1.9 s for 64 passages)."""
     import faiss
 
+    before = faiss.omp_get_max_threads()
     faiss.omp_set_num_threads(1)
+    try:
+        yield
+    finally:
+        faiss.omp_set_num_threads(before)
 
 
 class FaissBackend:
@@ -417,10 +424,10 @@ class FaissBackend:
         n = int(self.vector_store.client.ntotal)
         if n == 0:
             return []
-        _one_faiss_thread()
-        result = self.vector_store.query(
-            VectorStoreQuery(query_embedding=query_vec.tolist(), similarity_top_k=min(k, n))
-        )
+        with _one_faiss_thread():
+            result = self.vector_store.query(
+                VectorStoreQuery(query_embedding=query_vec.tolist(), similarity_top_k=min(k, n))
+            )
         return [(int(i), float(s)) for i, s in zip(result.ids or [], result.similarities or [], strict=False)]
 
     def chunk_vectors(self, rows: list[int] | None = None) -> np.ndarray:

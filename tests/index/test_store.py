@@ -312,3 +312,18 @@ def test_sentence_vectors_are_mapped_read_only_and_equal_the_file(seed_index):
     stored = np.load(idx.path / "sentence_vecs.npy")
     np.testing.assert_array_equal(idx.sentence_vecs, stored)
     assert not idx.sentence_vecs.flags.writeable and idx.sentence_vecs.dtype == np.float16
+
+
+def test_dense_search_leaves_the_threads_openmp_setting_as_it_was(seed_index, embedder):
+    """A search runs on one OpenMP thread, but torch shares that runtime: the setting must
+    come back, or every later embedding in the same thread runs on one core."""
+    import faiss
+
+    idx = CorpusIndex.open(seed_index)
+    before = faiss.omp_get_max_threads()
+    faiss.omp_set_num_threads(2)
+    try:
+        assert idx.dense_search(embedder.embed_query("Where was the 12th OTS Summit held?"), 3)
+        assert faiss.omp_get_max_threads() == 2
+    finally:
+        faiss.omp_set_num_threads(before)
