@@ -12,7 +12,8 @@ import os
 import sys
 from pathlib import Path
 
-EXIT_USER_ERROR = 2
+from qa.cli import fail
+
 EXIT_BOUND_MISSED = 1
 
 
@@ -58,11 +59,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=cmd_eval)
 
 
-def _fail(message: str) -> int:
-    print(f"qa: error: {message}", file=sys.stderr)
-    return EXIT_USER_ERROR
-
-
 def _workdir(gold: list[Path], docs: str | None) -> Path:
     key = "\n".join(sorted(str(p.resolve()) for p in gold)) + f"\n{Path(docs).resolve() if docs else ''}"
     name = (Path(docs).name if docs else gold[0].stem) or "docs"
@@ -76,7 +72,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
     try:
         bounds = [parse_bound(b) for b in args.fail_under]
     except BoundError as exc:
-        return _fail(str(exc))
+        return fail(str(exc))
     gold = [Path(g) for g in args.gold]
     workdir = _workdir(gold, args.docs)
 
@@ -87,10 +83,10 @@ def cmd_eval(args: argparse.Namespace) -> int:
         corpus = Path(args.docs) if (args.docs and fmt == "clapnq") else workdir / "corpus"
         items = load_gold(gold, args.format, corpus if fmt == "clapnq" else None)
     except GoldFormatError as exc:
-        return _fail(str(exc))
+        return fail(str(exc))
     if args.limit is not None:
         if args.limit < 1:
-            return _fail("--limit must be at least 1")
+            return fail("--limit must be at least 1")
         taken: dict[str, int] = {}
         kept = []
         for item in items:
@@ -100,17 +96,17 @@ def cmd_eval(args: argparse.Namespace) -> int:
         items = kept
     docs = corpus if fmt == "clapnq" else (Path(args.docs) if args.docs else None)
     if docs is None:
-        return _fail(
+        return fail(
             f"--docs is required for {fmt} gold files: the folder of documents the questions are about"
         )
     if not docs.exists():
-        return _fail(f"--docs {docs}: no such folder")
+        return fail(f"--docs {docs}: no such folder")
     from index import StoreError, store_from_args
 
     try:
         store = store_from_args(args)
     except StoreError as exc:
-        return _fail(str(exc))
+        return fail(str(exc))
     # one default index per store, so --store milvus and faiss runs can be compared side by side
     default_dir = workdir / ("index" if store.kind in (None, "faiss") else f"index-{store.kind}")
     index_dir = Path(args.index_dir) if args.index_dir else default_dir
@@ -129,7 +125,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
             # our private eval index, built by another version: rebuild it
             report = index_documents(docs, index_dir, show_progress=not args.quiet, rebuild=True, store=store)
     except IndexError_ as exc:
-        return _fail(str(exc))
+        return fail(str(exc))
     print(report.summary(), file=sys.stderr)
     config = {
         "gold": [str(p) for p in gold],
@@ -146,7 +142,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
         if not isinstance(generator, str):
             generator.warm_up()
     except (IndexError_, QAError) as exc:
-        return _fail(str(exc))
+        return fail(str(exc))
     llm = args.llm != "extractive"
     name = f"qa ({args.llm}{', unverified' if llm and args.no_verify else ''})" if llm else "qa"
     config.update(llm=args.llm, verify=not args.no_verify, limit=args.limit)

@@ -16,7 +16,9 @@ def _index_dir(args: argparse.Namespace) -> Path | None:
     return Path(args.index_dir) if getattr(args, "index_dir", None) else None
 
 
-def _fail(message: str) -> int:
+def fail(message: str) -> int:
+    """Print a user mistake as one line (no traceback) and give the exit code for it;
+    every ``qa`` subcommand, including the ones ``eval`` and ``ui`` plug in, reports this way."""
     print(f"qa: error: {message}", file=sys.stderr)
     return EXIT_USER_ERROR
 
@@ -35,7 +37,7 @@ def cmd_index(args: argparse.Namespace) -> int:
             store=store_from_args(args),
         )
     except IndexError_ as exc:
-        return _fail(str(exc))
+        return fail(str(exc))
     print(report.summary())
     return 0
 
@@ -94,7 +96,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
     try:
         _ask_streaming(_assistant(args), args.question, None, args.json)
     except (QAError, IndexError_) as exc:
-        return _fail(str(exc))
+        return fail(str(exc))
     return 0
 
 
@@ -106,7 +108,7 @@ def cmd_chat(args: argparse.Namespace) -> int:
         bot = _assistant(args)
         bot.warm_up()
     except (QAError, IndexError_) as exc:
-        return _fail(str(exc))
+        return fail(str(exc))
     history: list[Turn] = []
     interactive = sys.stdin.isatty()
     if interactive:
@@ -196,7 +198,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return EXIT_USER_ERROR
     if getattr(args, "top_k", 1) is not None and getattr(args, "top_k", 1) < 1:
-        return _fail("--top-k must be at least 1")
+        return fail("--top-k must be at least 1")
     try:
         return int(args.func(args) or 0)
     except KeyboardInterrupt:

@@ -11,9 +11,9 @@ import os
 import sys
 from pathlib import Path
 
-from . import DEFAULT_HOST, DEFAULT_MAX_UPLOAD_MB, DEFAULT_PORT
+from qa.cli import fail
 
-EXIT_USER_ERROR = 2
+from . import DEFAULT_HOST, DEFAULT_MAX_UPLOAD_MB, DEFAULT_PORT
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -52,11 +52,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=cmd_serve)
 
 
-def _fail(message: str) -> int:
-    print(f"qa: error: {message}", file=sys.stderr)
-    return EXIT_USER_ERROR
-
-
 def _auth(args: argparse.Namespace) -> list[tuple[str, str]] | None:
     """Logins from --auth-file (one user:password a line) or $QA_AUTH; ValueError if malformed."""
     if args.auth_file:
@@ -88,19 +83,19 @@ def cmd_serve(args: argparse.Namespace) -> int:
     import socket
 
     if not 0 < args.port < 65536:
-        return _fail(f"--port must be between 1 and 65535 (got {args.port})")
+        return fail(f"--port must be between 1 and 65535 (got {args.port})")
     try:
         max_mb = float(args.max_upload_mb)
     except ValueError:
-        return _fail(
+        return fail(
             f"--max-upload-mb / QA_MAX_UPLOAD_MB must be a number of megabytes (got {args.max_upload_mb!r})"
         )
     if not max_mb > 0:
-        return _fail(f"--max-upload-mb must be more than 0 (got {args.max_upload_mb})")
+        return fail(f"--max-upload-mb must be more than 0 (got {args.max_upload_mb})")
     try:
         auth = _auth(args)
     except ValueError as exc:
-        return _fail(str(exc))
+        return fail(str(exc))
     try:
         loopback = args.host == "localhost" or ipaddress.ip_address(args.host).is_loopback
     except ValueError:
@@ -113,12 +108,12 @@ def cmd_serve(args: argparse.Namespace) -> int:
         )
     docs = args.docs or os.environ.get("QA_DOCS_DIR")
     if docs and not Path(docs).is_dir():
-        return _fail(f"--docs {docs}: no such folder")
+        return fail(f"--docs {docs}: no such folder")
     try:  # fail now, not after loading the model, when the port is taken
         socket.create_server((args.host, args.port)).close()
     except OSError as exc:
         reason = str(exc.strerror or exc).split(" (while")[0]
-        return _fail(f"cannot serve on {args.host}:{args.port}: {reason}")
+        return fail(f"cannot serve on {args.host}:{args.port}: {reason}")
 
     from qa import IndexError_, QAError, StoreError, store_from_args
 
@@ -128,7 +123,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     try:
         store = store_from_args(args)
     except StoreError as exc:
-        return _fail(str(exc))
+        return fail(str(exc))
     try:
         if not docs:  # the folder the index was built from, else ./docs
             from qa import Assistant
@@ -148,7 +143,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
             store=store,
         )
     except (QAError, IndexError_) as exc:
-        return _fail(str(exc))
+        return fail(str(exc))
     except OSError as exc:  # the port was taken after all, between our check and Gradio's bind
-        return _fail(f"cannot serve on {args.host}:{args.port}: {exc}")
+        return fail(f"cannot serve on {args.host}:{args.port}: {exc}")
     return 0
