@@ -49,7 +49,7 @@ def _collect(bot: Assistant, items, dataset: str, top_k: int) -> list[Case]:
         for turn in item.turns:
             standalone = condense(turn.question, history)
             qv = bot.embedder.embed_query(standalone)
-            hits = bot._retriever.retrieve(standalone, qv, top_k)
+            hits = bot.retrieve(standalone, top_k=top_k, query_vec=qv)
             scored = extract_features(bot.index, standalone, turn.question, qv, hits)
             if turn.answers:
                 correct = [

@@ -19,7 +19,7 @@ from ._generators import (
     StreamingGenerator,
     get_generator,
 )
-from ._retrieval import HybridRetriever, Retriever
+from ._retrieval import Hit, HybridRetriever, Retriever
 from ._types import Answer, Citation, RetrievedChunk, Turn
 
 DEFAULT_TOP_K = 5
@@ -107,6 +107,17 @@ class Assistant:
         if callable(warm):
             warm()
         return self
+
+    def retrieve(self, question: str, *, top_k: int | None = None, query_vec=None) -> list[Hit]:
+        """The passages an answer to a standalone ``question`` would draw on, without answering:
+        for tuning and inspecting retrieval (``eval.calibrate``) through the same retriever.
+
+        >>> [h.chunk for h in Assistant(".qa/index").retrieve("Where is Shamkir?")]  # doctest: +SKIP
+        [3, 0, 5, 1, 2]
+        """
+        _, retriever = self._snapshot()
+        vec = self.embedder.embed_query(question) if query_vec is None else query_vec
+        return retriever.retrieve(question, vec, top_k or self.top_k)
 
     # -- answering ---------------------------------------------------------------
 

@@ -94,3 +94,13 @@ def test_public_answer_function_reuses_one_assistant(seed_index):
     a2 = answer("Where was the 12th OTS Summit held?", index_dir=seed_index)
     assert "Gabala" in a1.text and a1.text == a2.text
     assert len(a1.retrieved) <= 3
+
+
+def test_retrieve_alone_ranks_the_passages_the_answer_draws_on(seed_bot):
+    question = "Where was the 12th OTS Summit held?"
+    hits = seed_bot.retrieve(question, top_k=3)
+    assert 0 < len(hits) <= 3
+    assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
+    answer = seed_bot.answer(question, top_k=3)
+    assert [h.chunk for h in hits] == [r.chunk_id for r in answer.retrieved]
+    assert "Gabala" in seed_bot.index.chunk_text(hits[0].chunk)
