@@ -50,7 +50,7 @@ eval: $(STAMP)
 	$(VENV)/bin/qa eval eval/gold/seed.jsonl --docs seeds --baseline llamaindex --out qa-eval/seed
 	$(VENV)/bin/qa eval ../shared/data/clapnq/*.jsonl --baseline llamaindex --out qa-eval/clapnq
 
-# Every stage against its limit (BENCHMARKS.md); the full run takes 10-15 minutes on 2 cores.
+# Every stage against its limit (BENCHMARKS.md); the full run took 5-10 minutes on 2 cores (quick: ~2).
 bench: $(STAMP)
 	$(PY) -m eval.bench --out qa-bench
 
