@@ -788,7 +788,14 @@ def plots(result: dict[str, Any], out: Path) -> list[str]:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    written = []
+    written: list[str] = []
+
+    def save(fig, name: str) -> None:
+        fig.tight_layout()
+        fig.savefig(out / name, dpi=90)
+        plt.close(fig)
+        written.append(name)
+
     ret = result.get("retrieval", {})
     if ret:
         sizes = sorted(int(s) for s in ret)
@@ -804,10 +811,7 @@ def plots(result: dict[str, Any], out: Path) -> list[str]:
         ax.set_title("Retrieval and answer latency against corpus size")
         ax.grid(True, which="both", alpha=0.3)
         ax.legend(fontsize=8)
-        fig.tight_layout()
-        fig.savefig(out / "latency.png", dpi=90)
-        plt.close(fig)
-        written.append("latency.png")
+        save(fig, "latency.png")
 
         fig, ax = plt.subplots(figsize=(6, 4))
         ax.plot(sizes, get("disk_mb"), "o-", label="index on disk")
@@ -818,10 +822,7 @@ def plots(result: dict[str, Any], out: Path) -> list[str]:
         ax.set_title("Index size and memory against corpus size")
         ax.grid(True, which="both", alpha=0.3)
         ax.legend(fontsize=8)
-        fig.tight_layout()
-        fig.savefig(out / "memory.png", dpi=90)
-        plt.close(fig)
-        written.append("memory.png")
+        save(fig, "memory.png")
 
     ing = result.get("ingest", {})
     if "ours_chunks_per_s" in ing:
@@ -833,10 +834,7 @@ def plots(result: dict[str, Any], out: Path) -> list[str]:
             ax.text(v, i, f" {v:.1f}", va="center")
         ax.set_xlabel(f"chunks/s ({ing['chunks']} chunks, median of {ing['repeat']})")
         ax.set_title("Ingestion throughput")
-        fig.tight_layout()
-        fig.savefig(out / "ingest.png", dpi=90)
-        plt.close(fig)
-        written.append("ingest.png")
+        save(fig, "ingest.png")
 
     inc = result.get("incremental", {})
     if inc.get("sizes"):
@@ -848,10 +846,7 @@ def plots(result: dict[str, Any], out: Path) -> list[str]:
         ax.set_title("Re-indexing one changed document")
         ax.grid(True, alpha=0.3)
         ax.legend(fontsize=8)
-        fig.tight_layout()
-        fig.savefig(out / "incremental.png", dpi=90)
-        plt.close(fig)
-        written.append("incremental.png")
+        save(fig, "incremental.png")
     return written
 
 
