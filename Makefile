@@ -10,7 +10,7 @@ export GRADIO_ANALYTICS_ENABLED := False
 # pip's local mirrors print a warning per package they do not hold; they are noise.
 PIP_FILTER := { grep -v "is ignored: it is neither a file nor a directory" || true; }
 
-.PHONY: setup run test lint bench bench-quick bench-load eval clean chromium
+.PHONY: setup run test lint bench bench-quick bench-load eval clean chromium train-reader train-reader-pilot reader-eval
 
 setup: $(STAMP)
 
@@ -22,7 +22,7 @@ LLAMA_CMAKE_ARGS := -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON
 $(STAMP): pyproject.toml
 	@test -x $(PY) || python3 -m venv $(VENV)
 	@echo "installing into $(VENV) (CPU torch, and llama.cpp compiles: first time takes 10-15 minutes)..."
-	@CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" $(PY) -m pip install -q --no-cache-dir -e '.[dev,llm,milvus]' 2>&1 | $(PIP_FILTER)
+	@CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" $(PY) -m pip install -q --no-cache-dir -e '.[dev,llm,milvus,train]' 2>&1 | $(PIP_FILTER)
 	@! $(PY) -m pip list 2>/dev/null | grep -qi '^nvidia-' || { echo "error: CUDA packages were pulled in"; exit 1; }
 	@touch $(STAMP)
 
@@ -59,6 +59,19 @@ bench-quick: $(STAMP)
 
 bench-load: $(STAMP)
 	$(PY) -m ui.bench_load
+
+# The reader (qa/models/reader): fine-tune MiniLM on the train splits of ../shared/data, export int8
+# ONNX, fit the no-answer threshold on the fit split, score the report split, write the card.
+# The full run is a fixed 1,200 steps (about 60-75 minutes on 2 quiet cores); the pilot about 15.
+train-reader: $(STAMP)
+	$(PY) -m eval.train_reader --config full
+
+train-reader-pilot: $(STAMP)
+	$(PY) -m eval.train_reader --config pilot --out qa-reader-pilot
+
+# The shipped reader alone on the squad2 report articles (own paragraph): EM, F1, HasAns, NoAns, latency.
+reader-eval: $(STAMP)
+	$(PY) -m eval.reader_eval
 
 clean:
 	rm -rf .qa .pytest_cache

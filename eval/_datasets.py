@@ -5,11 +5,14 @@ Every loader yields :class:`GoldItem` objects; a dialogue is one item with sever
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from ._splits import clapnq_split, squad2_split
 
 
 class GoldFormatError(Exception):
@@ -32,6 +35,7 @@ class GoldItem:
     id: str
     turns: list[GoldTurn]
     source: str = ""  # the gold file it came from
+    split: str = ""  # train / fit / report where the data README defines one (eval._splits)
 
     @property
     def is_dialogue(self) -> bool:
@@ -151,8 +155,79 @@ def load_clapnq(paths: list[Path], corpus_dir: Path | None = None) -> list[GoldI
                         )
                     ],
                     str(path),
+                    clapnq_split(lineno),
                 )
             )
+    return items
+
+
+def _read_json(path: Path) -> object:
+    """A JSON file, gzip-compressed or not (SQuAD files ship as .json.gz)."""
+    with path.open("rb") as fh:
+        magic = fh.read(2)
+    opener = gzip.open if magic == b"\x1f\x8b" else open
+    with opener(path, "rt", encoding="utf-8") as fh:
+        return json.load(fh)
+
+
+def squad_doc_key(title: str, index: int) -> str:
+    return f"{_slug(title)}-{index:03d}.md"
+
+
+def load_squad(paths: list[Path], corpus_dir: Path | None = None) -> list[GoldItem]:
+    """SQuAD 2.0 JSON (or 1.1): every paragraph of the loaded articles is one document, so a
+    question must find its own paragraph among its article's others. The evidence is the
+    sentence holding an answer span; ``is_impossible`` questions must be declined."""
+    from index import sentence_spans
+
+    items = []
+    for path in paths:
+        try:
+            data = _read_json(path)
+            articles = data["data"]  # type: ignore[index]
+        except (OSError, EOFError, ValueError, KeyError, TypeError) as exc:
+            raise GoldFormatError(f"{path}: not a SQuAD JSON file ({exc})") from exc
+        for a, art in enumerate(articles):
+            try:
+                title = str(art["title"])
+                paragraphs = art["paragraphs"]
+            except (KeyError, TypeError) as exc:
+                raise GoldFormatError(f"{path}: data[{a}] has no {exc} (SQuAD layout)") from exc
+            split = squad2_split(title)
+            for p, para in enumerate(paragraphs):
+                where = f"{path}: data[{a}].paragraphs[{p}]"
+                try:
+                    context, qas = str(para["context"]), para["qas"]
+                except (KeyError, TypeError) as exc:
+                    raise GoldFormatError(f"{where}: missing {exc}") from exc
+                key = squad_doc_key(title, p)
+                if corpus_dir is not None:
+                    corpus_dir.mkdir(parents=True, exist_ok=True)
+                    target = corpus_dir / key
+                    if not target.exists():
+                        target.write_text(f"# {title.replace('_', ' ')}\n\n{context}", encoding="utf-8")
+                spans = sentence_spans(context)
+                for q, qa in enumerate(qas):
+                    try:
+                        question, qid = str(qa["question"]).strip(), str(qa["id"])
+                        impossible = bool(qa.get("is_impossible", False))
+                        answers = [] if impossible else [(str(x["text"]), int(x["answer_start"])) for x in qa["answers"]]
+                    except (KeyError, TypeError, ValueError) as exc:
+                        raise GoldFormatError(f"{where}.qas[{q}]: missing or bad {exc}") from exc
+                    evidence = []
+                    for _, start in answers:
+                        for s, e in spans:
+                            if s <= start < e and context[s:e] not in evidence:
+                                evidence.append(context[s:e])
+                    texts = list(dict.fromkeys(t for t, _ in answers))
+                    turn = GoldTurn(
+                        question=question,
+                        answers=texts,
+                        evidence=evidence,
+                        answerable=not impossible,
+                        relevant_docs=[key],
+                    )
+                    items.append(GoldItem(qid, [turn], str(path), split))
     return items
 
 

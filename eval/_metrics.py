@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from . import _squad
 from ._normalize import contains, normalize
 
 _MARKER = re.compile(r"\s*\[\d+\]")
@@ -21,6 +22,8 @@ _ROUGE_TOKEN = re.compile(r"[a-z0-9]+")
 LOWER_IS_BETTER = frozenset({"false_abstain_rate", "latency_p50_s", "latency_p95_s"})
 METRICS = (
     "answer_accuracy",
+    "exact_match",
+    "f1",
     "rougeL",
     "abstain_precision",
     "abstain_recall",
@@ -122,6 +125,7 @@ class TurnResult:
     evidence: list[str] = field(default_factory=list)
     relevant_docs: list[str] = field(default_factory=list)
     response: str = ""
+    short_answer: str | None = None
     abstained: bool = False
     confidence: float | None = None
     standalone_question: str | None = None
@@ -131,6 +135,8 @@ class TurnResult:
     error: str | None = None
     # per-item metrics (None where the metric does not apply)
     correct: bool | None = None
+    exact_match: float | None = None  # SQuAD EM / F1 on the short answer (declining scores 1 when
+    f1: float | None = None  # the question has no answer)
     rougeL: float | None = None
     hit: bool | None = None
     rank: int | None = None
@@ -152,11 +158,24 @@ class TurnResult:
         return self.citation_supported is False
 
 
+def squad_scores(r: TurnResult) -> tuple[float, float]:
+    """SQuAD EM and F1 of one turn: the short answer when the answerer gave one, else the
+    response without markers; a decline is the empty answer."""
+    if r.abstained:
+        prediction = ""
+    else:
+        prediction = r.short_answer if r.short_answer is not None else strip_markers(r.response)
+    golds = r.answers if r.answerable else []
+    return _squad.exact_match(prediction, golds), _squad.f1(prediction, golds)
+
+
 def score_turn(result: TurnResult) -> TurnResult:
     """Fill the per-item metrics of ``result`` from its response, citations and retrieval."""
     r = result
     if r.answerable and r.answers:
         r.correct = (not r.abstained) and answer_correct(r.response, r.answers, r.answers_mode)
+    if r.answers or not r.answerable:
+        r.exact_match, r.f1 = squad_scores(r)
     if r.answerable and r.reference:
         r.rougeL = 0.0 if r.abstained else rouge_l(r.response, r.reference)
     # only answerable items have a passage that answers them; an unanswerable ClapNQ item's own
@@ -206,8 +225,12 @@ def summarize(results: Sequence[TurnResult], k: int) -> dict[str, float | int | 
     ranks = [r for r in ok if r.hit is not None]
     latencies = [r.latency_s for r in ok]
     p50, p95 = percentile(latencies, 0.5), percentile(latencies, 0.95)
+    # EM/F1 need short gold answers: a gold set without them (ClapNQ) scores neither
+    squad = [r for r in ok if r.exact_match is not None] if any(r.answers for r in answerable) else []
     metrics: dict[str, float | int | None] = {
         "answer_accuracy": _mean([float(r.correct) for r in answerable if r.correct is not None]),
+        "exact_match": _mean([r.exact_match for r in squad if r.exact_match is not None]),
+        "f1": _mean([r.f1 for r in squad if r.f1 is not None]),
         "rougeL": _mean([r.rougeL for r in answerable if r.rougeL is not None]),
         "abstain_precision": precision,
         "abstain_recall": recall,

@@ -9,18 +9,27 @@ from pathlib import Path
 
 from qa import Answer, Assistant, QAError, Turn
 
-from ._datasets import GoldFormatError, GoldItem, load_clapnq, load_llamaindex, load_native
+from ._datasets import GoldFormatError, GoldItem, load_clapnq, load_llamaindex, load_native, load_squad
 from ._metrics import TurnResult, score_turn
+from ._splits import in_split
 
-FORMATS = ("auto", "native", "clapnq", "llamaindex")
+FORMATS = ("auto", "native", "clapnq", "llamaindex", "squad")
+CORPUS_FORMATS = frozenset({"clapnq", "squad"})  # gold files that carry their own documents
 
 
 def detect_format(path: Path) -> str:
     """Guess the gold format from the first record, so users rarely need ``--format``."""
     if not path.is_file():
         raise GoldFormatError(f"{path}: no such gold file")
+    if path.name.endswith(".json.gz"):
+        return "squad"
     if path.suffix == ".json":
-        return "llamaindex"
+        try:
+            with path.open(encoding="utf-8") as fh:
+                head = fh.read(4096)
+        except OSError as exc:
+            raise GoldFormatError(f"{path}: cannot read ({exc.strerror})") from exc
+        return "squad" if '"paragraphs"' in head or '"version": "v2' in head else "llamaindex"
     try:
         with path.open(encoding="utf-8") as fh:
             first = next((line for line in fh if line.strip()), "")
@@ -50,12 +59,27 @@ def load_gold(paths: Sequence[Path], fmt: str = "auto", corpus_dir: Path | None 
     kind = formats.pop()
     if kind == "clapnq":
         return load_clapnq(list(paths), corpus_dir)
+    if kind == "squad":
+        return load_squad(list(paths), corpus_dir)
     items: list[GoldItem] = []
     for p in paths:
         items.extend(load_native(p) if kind == "native" else load_llamaindex(p))
     if not items:
         raise GoldFormatError(f"{', '.join(map(str, paths))}: no questions found")
     return items
+
+
+def select_split(items: Sequence[GoldItem], split: str) -> list[GoldItem]:
+    """The items of one split the data README defines; the corpus is not affected."""
+    if not any(item.split for item in items):
+        raise GoldFormatError(f"--split {split}: these gold files define no splits (SQuAD, ClapNQ and MTRAG do)")
+    try:
+        kept = [item for item in items if item.split and in_split(item.split, split)]
+    except ValueError as exc:
+        raise GoldFormatError(f"--split: {exc}") from exc
+    if not kept:
+        raise GoldFormatError(f"--split {split}: no question of these gold files is in that split")
+    return kept
 
 
 def turn_count(items: Sequence[GoldItem]) -> int:
@@ -81,6 +105,7 @@ def _record(item: GoldItem, i: int, answer: Answer | None, latency: float, error
     if answer is not None:
         result.response = answer.text
         result.abstained = answer.abstained
+        result.short_answer = answer.short_answer
         result.confidence = answer.confidence
         result.standalone_question = answer.standalone_question
         result.citations = [

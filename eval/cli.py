@@ -24,13 +24,23 @@ def register(sub: argparse._SubParsersAction) -> None:
         description="Index the documents (or reuse the index), ask every gold question through qa, "
         "and write report.json, report.md and report.html.",
     )
-    p.add_argument("gold", nargs="+", help="gold files (.jsonl native or ClapNQ, .json LabelledRagDataset)")
-    p.add_argument("--docs", help="documents the gold questions are about (ClapNQ: built from the passages)")
+    p.add_argument(
+        "gold", nargs="+", help="gold files (.jsonl native or ClapNQ, .json LabelledRagDataset, .json[.gz] SQuAD)"
+    )
+    p.add_argument(
+        "--docs", help="documents the gold questions are about (ClapNQ, SQuAD: built from the passages)"
+    )
     p.add_argument(
         "--format",
         default="auto",
-        choices=("auto", "native", "clapnq", "llamaindex"),
+        choices=("auto", "native", "clapnq", "llamaindex", "squad"),
         help="default: auto-detect",
+    )
+    p.add_argument(
+        "--split",
+        choices=("train", "fit", "report"),
+        help="ask only the questions of this split (as the data README defines it: squad2 articles, "
+        "ClapNQ odd/even lines, MTRAG conversation ids); the corpus stays every loaded document",
     )
     p.add_argument("--index-dir", help="index folder (default: a folder under .qa/eval/ per docs)")
     p.add_argument("--out", default="qa-eval", help="report folder (default ./qa-eval)")
@@ -76,12 +86,15 @@ def cmd_eval(args: argparse.Namespace) -> int:
     gold = [Path(g) for g in args.gold]
     workdir = _workdir(gold, args.docs)
 
-    from ._runner import detect_format, load_gold
+    from ._runner import CORPUS_FORMATS, detect_format, load_gold, select_split
 
     try:
         fmt = args.format if args.format != "auto" else detect_format(gold[0])
-        corpus = Path(args.docs) if (args.docs and fmt == "clapnq") else workdir / "corpus"
-        items = load_gold(gold, args.format, corpus if fmt == "clapnq" else None)
+        builds_corpus = fmt in CORPUS_FORMATS
+        corpus = Path(args.docs) if (args.docs and builds_corpus) else workdir / "corpus"
+        items = load_gold(gold, args.format, corpus if builds_corpus else None)
+        if args.split:
+            items = select_split(items, args.split)
     except GoldFormatError as exc:
         return fail(str(exc))
     if args.limit is not None:
@@ -94,7 +107,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
             if taken[item.source] <= args.limit:
                 kept.append(item)
         items = kept
-    docs = corpus if fmt == "clapnq" else (Path(args.docs) if args.docs else None)
+    docs = corpus if builds_corpus else (Path(args.docs) if args.docs else None)
     if docs is None:
         return fail(
             f"--docs is required for {fmt} gold files: the folder of documents the questions are about"
@@ -145,7 +158,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
         return fail(str(exc))
     llm = args.llm != "extractive"
     name = f"qa ({args.llm}{', unverified' if llm and args.no_verify else ''})" if llm else "qa"
-    config.update(llm=args.llm, verify=not args.no_verify, limit=args.limit)
+    config.update(llm=args.llm, verify=not args.no_verify, limit=args.limit, split=args.split)
     runs = [evaluate(bot, items, name=name, progress=not args.quiet, config=config)]
     if args.baseline == "llamaindex" and llm:
         from ._baseline import STOCK_TOP_K, CitationEngineBot

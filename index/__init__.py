@@ -30,6 +30,7 @@ _EXPORTS = {
     "add_store_arguments": "._config",
     "default_index_dir": "._store",
     "parse_document": "._readers",
+    "resolve_model_path": "._embed",
     "sentence_spans": "._chunking",
     "set_offline_env": "._embed",
     "store_from_args": "._config",
@@ -43,7 +44,7 @@ __all__ = sorted(_EXPORTS)
 if TYPE_CHECKING:
     from ._chunking import sentence_spans
     from ._config import IndexError_, StoreConfig, StoreError, add_store_arguments, store_from_args
-    from ._embed import DEFAULT_EMBED_MODEL, Embedder, set_offline_env
+    from ._embed import DEFAULT_EMBED_MODEL, Embedder, resolve_model_path, set_offline_env
     from ._lexical import LexicalIndex, tokens
     from ._readers import SUPPORTED_SUFFIXES, BadDocument, ParsedDocument, parse_document
     from ._store import (

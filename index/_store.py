@@ -82,6 +82,7 @@ class IndexConfig:
     chunk_size: int = DEFAULT_CHUNK_SIZE
     chunk_overlap: int = DEFAULT_CHUNK_OVERLAP
     batch_size: int = 32
+    reader: str | None = None  # the reader version answering from this index (recorded, not checked)
 
     def validate(self) -> None:
         if self.chunk_size < 32:
@@ -918,6 +919,7 @@ def _write_generation(
         "chunk_size": config.chunk_size,
         "chunk_overlap": config.chunk_overlap,
         "splitter": "llama_index SentenceSplitter",
+        "reader": config.reader,
         "root": str(root),
         "store": store_record,
         "updated_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),

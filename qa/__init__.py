@@ -35,6 +35,9 @@ _EXPORTS = {
     "LLMGenerator": "._llmgen",
     "LLMSettings": "._llm",
     "QAError": "._assistant",
+    "Reader": "._reader",
+    "ReaderError": "._reader",
+    "ReaderResult": "._reader",
     "RetrievedChunk": "._types",
     "StoreConfig": "index",
     "StoreError": "index",
@@ -80,6 +83,7 @@ if TYPE_CHECKING:
     )
     from ._llm import LLMSettings, add_llm_arguments, generator_from_args, llm_generator
     from ._llmgen import LLMGenerator
+    from ._reader import Reader, ReaderError, ReaderResult
     from ._retrieval import Hit, HybridRetriever, Retriever
     from ._types import Answer, AnswerSentence, Citation, RetrievedChunk, Turn
 

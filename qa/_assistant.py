@@ -284,6 +284,10 @@ def index_documents(docs: str | Path, index_dir: str | Path | None = None, **opt
     """
     from index import IndexConfig, update_index
 
+    from ._reader import reader_version
+
     config_keys = {"embed_model", "chunk_size", "chunk_overlap", "batch_size"}
-    config = IndexConfig(**{k: options.pop(k) for k in list(options) if k in config_keys})
+    config = IndexConfig(
+        **{k: options.pop(k) for k in list(options) if k in config_keys}, reader=reader_version()
+    )
     return update_index(docs, index_dir, config, **options)

@@ -85,6 +85,12 @@ class Answer(BaseModel):
     )
     sentences: list[AnswerSentence] = Field(default_factory=list)
     generator: str = Field(default="extractive", description="the generator that wrote the text")
+    short_answer: str | None = Field(
+        default=None,
+        description="the answer itself (a name, date or figure), when the answerer found one; "
+        "what SQuAD's exact_match and f1 score",
+    )
+    reader: str | None = Field(default=None, description="version of the reader that read the passages, if one did")
     draft: str | None = Field(
         default=None, description="an LLM's unverified output (what was streamed), if any"
     )

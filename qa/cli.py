@@ -26,7 +26,11 @@ def fail(message: str) -> int:
 def cmd_index(args: argparse.Namespace) -> int:
     from index import IndexConfig, IndexError_, store_from_args, update_index
 
-    config = IndexConfig(chunk_size=args.chunk_size, chunk_overlap=args.chunk_overlap)
+    from ._reader import reader_version
+
+    config = IndexConfig(
+        chunk_size=args.chunk_size, chunk_overlap=args.chunk_overlap, reader=reader_version()
+    )
     try:
         report = update_index(
             args.docs,

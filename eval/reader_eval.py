@@ -1,0 +1,176 @@
+"""The reader alone, as published readers are scored: each squad2 question with its own paragraph.
+
+    python -m eval.reader_eval                # report articles: EM, F1, HasAns, NoAns, latency
+    python -m eval.reader_eval --split fit    # the fit articles (where the threshold is fitted)
+    python -m eval.reader_eval --fit          # refit the no-answer threshold on the fit articles
+
+``--fit`` rewrites the threshold in ``reader.json``; it never reads the report articles.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import statistics
+import sys
+import time
+from pathlib import Path
+
+from qa._reader import READER_DIR, Reader, read_manifest, write_manifest
+
+from ._splits import SPLITS
+from ._squad import exact_match, f1
+
+DEFAULT_DATA = Path(__file__).resolve().parent.parent.parent / "shared" / "data"
+
+
+def _questions(data_dir: Path, split: str) -> list[tuple[str, str, list[str]]]:
+    """(question, paragraph, gold answers) for the squad2 articles of ``split``; no answers = unanswerable."""
+    import gzip
+
+    from ._splits import squad2_split
+
+    out = []
+    with gzip.open(data_dir / "squad2" / "squad2-dev-19articles.json.gz", "rt", encoding="utf-8") as fh:
+        data = json.load(fh)["data"]
+    for art in data:
+        if squad2_split(art["title"]) != split:
+            continue
+        for para in art["paragraphs"]:
+            for qa in para["qas"]:
+                answers = [] if qa.get("is_impossible") else [a["text"] for a in qa["answers"]]
+                out.append((qa["question"].strip(), para["context"], answers))
+    return out
+
+
+def _raw_predictions(reader: Reader, items: list, progress: bool) -> tuple[list[tuple[float, str]], list[float]]:
+    """(raw score before the threshold, best span) per question, and seconds per passage."""
+    from tqdm import tqdm
+
+    reader.warm_up()
+    preds, seconds = [], []
+    for question, passage, _ in tqdm(items, desc="reader", unit="q", disable=not progress, file=sys.stderr):
+        t0 = time.perf_counter()
+        r = reader.read(question, passage)
+        seconds.append(time.perf_counter() - t0)
+        preds.append((r.score + reader.threshold, r.text))
+    return preds, seconds
+
+
+def score(items: list, preds: list[tuple[float, str]], threshold: float) -> dict[str, float | int]:
+    """SQuAD 2.0 metrics when spans scoring above ``threshold`` are answers and the rest declines."""
+    em, f, has_em, has_f1, noans = [], [], [], [], []
+    for (_, _, answers), (raw, span) in zip(items, preds, strict=True):
+        prediction = span if raw > threshold else ""
+        e, g = exact_match(prediction, answers), f1(prediction, answers)
+        em.append(e)
+        f.append(g)
+        if answers:
+            has_em.append(e)
+            has_f1.append(g)
+        else:
+            noans.append(e)
+    mean = statistics.fmean
+    return {
+        "exact_match": round(mean(em), 4),
+        "f1": round(mean(f), 4),
+        "has_ans_exact_match": round(mean(has_em), 4) if has_em else 0.0,
+        "has_ans_f1": round(mean(has_f1), 4) if has_f1 else 0.0,
+        "no_ans_accuracy": round(mean(noans), 4) if noans else 0.0,
+        "n": len(items),
+        "n_has_ans": len(has_em),
+        "n_no_ans": len(noans),
+    }
+
+
+def best_threshold(items: list, preds: list[tuple[float, str]]) -> float:
+    """The threshold that maximises overall F1 (the official script's ``find_best_thresh``)."""
+    gain = []  # F1 change when a question's span is answered instead of declined
+    base = 0.0
+    for (_, _, answers), (raw, span) in zip(items, preds, strict=True):
+        declined = f1("", answers)
+        base += declined
+        gain.append((raw, f1(span, answers) - declined))
+    gain.sort(key=lambda g: -g[0])
+    best_total, best_t, total = base, gain[0][0] + 1.0 if gain else 0.0, base
+    for i, (raw, g) in enumerate(gain):
+        total += g
+        nxt = gain[i + 1][0] if i + 1 < len(gain) else raw - 1.0
+        if total > best_total and nxt < raw:
+            best_total, best_t = total, (raw + nxt) / 2
+    return round(best_t, 4)
+
+
+def fit_threshold(data_dir: Path, folder: Path = READER_DIR, progress: bool = True) -> dict:
+    """Fit the no-answer threshold on the squad2 fit articles and write it to ``reader.json``."""
+    items = _questions(data_dir, "fit")
+    reader = Reader(folder)
+    preds, _ = _raw_predictions(reader, items, progress)
+    threshold = best_threshold(items, preds)
+    write_manifest(folder, null_threshold=threshold, threshold_fitted_on="squad2 fit articles (F1-optimal)")
+    return {"threshold": threshold, "split": "fit", "metrics": score(items, preds, threshold)}
+
+
+def latency_256(reader: Reader, data_dir: Path, runs: int = 200) -> dict[str, float]:
+    """Milliseconds for one question + a full 256-token window (the reader's largest input)."""
+    from qa._reader_features import Window
+
+    items = _questions(data_dir, "report")
+    rng = random.Random(0)
+    reader.warm_up()
+    feat = reader.featurizer
+    long_text = " ".join(p for _, p, _ in items[:40])
+    times = []
+    for _ in range(runs):
+        question = items[rng.randrange(len(items))][0]
+        w = feat.windows(question, long_text)[0]
+        assert len(w.ids) == feat.max_tokens
+        t0 = time.perf_counter()
+        reader.logits([Window(w.ids, w.passage_start, w.offsets)])
+        times.append((time.perf_counter() - t0) * 1000)
+    return {"p50_ms": round(statistics.median(times), 2), "p95_ms": round(sorted(times)[int(0.95 * len(times))], 2)}
+
+
+def evaluate(data_dir: Path, folder: Path = READER_DIR, split: str = "report", progress: bool = True) -> dict:
+    items = _questions(data_dir, split)
+    reader = Reader(folder)
+    preds, seconds = _raw_predictions(reader, items, progress)
+    metrics = score(items, preds, reader.threshold)
+    ms = sorted(s * 1000 for s in seconds)
+    metrics["latency_per_passage_p50_ms"] = round(statistics.median(ms), 2)
+    metrics["latency_per_passage_p95_ms"] = round(ms[int(0.95 * len(ms))], 2)
+    lat = latency_256(reader, data_dir)
+    metrics["latency_256_tokens_p50_ms"] = lat["p50_ms"]
+    metrics["latency_256_tokens_p95_ms"] = lat["p95_ms"]
+    return {"split": split, "threshold": reader.threshold, "version": reader.version, "metrics": metrics}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m eval.reader_eval", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--split", choices=SPLITS[1:], default="report")
+    parser.add_argument("--fit", action="store_true", help="refit the no-answer threshold on the fit articles")
+    parser.add_argument("--reader", type=Path, default=READER_DIR, help="the reader folder")
+    parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
+    parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    args = parser.parse_args(argv)
+    if not (args.data / "squad2").is_dir():
+        print(f"error: {args.data}: no squad2/ folder (pass --data)", file=sys.stderr)
+        return 2
+    if args.fit:
+        out = fit_threshold(args.data, args.reader)
+    else:
+        out = evaluate(args.data, args.reader, args.split)
+    if args.json:
+        print(json.dumps(out, indent=2))
+    else:
+        print(f"reader {read_manifest(args.reader)['version']}, squad2 {out['split']} articles, "
+              f"threshold {out['threshold']}")
+        print("| metric | value |\n|---|---|")
+        for k, v in out["metrics"].items():
+            print(f"| {k} | {v} |")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
