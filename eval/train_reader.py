@@ -21,6 +21,7 @@ import platform
 import random
 import sys
 import time
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
@@ -131,11 +132,8 @@ def train(
     while len(plan) < config.steps:  # more epochs only when the data are fewer than the steps
         plan.extend(batches(items, config.batch_size, rng))
     plan = plan[: config.steps]
-    result = TrainResult(examples=len(items))
-    for ex in examples:
-        result.counts[ex.source + ("" if ex.answerable else " (no answer)")] = (
-            result.counts.get(ex.source + ("" if ex.answerable else " (no answer)"), 0) + 1
-        )
+    kinds = Counter(ex.source + ("" if ex.answerable else " (no answer)") for ex in examples)
+    result = TrainResult(examples=len(items), counts=dict(kinds))
     t0 = time.perf_counter()
     bar = tqdm(plan, desc=f"train-reader [{config.name}]", unit="step", disable=not progress, file=sys.stderr)
     for batch in bar:

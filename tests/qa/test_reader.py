@@ -23,7 +23,7 @@ def reader() -> Reader:
     return r
 
 
-def test_shipped_reader_loads_offline_and_matches_its_card(reader, monkeypatch):
+def test_shipped_reader_loads_offline_and_matches_its_card(reader):
     manifest = read_manifest()
     assert sha256_of(READER_DIR / manifest["weights"]) == manifest["sha256"]
     assert manifest["sha256"] in (READER_DIR / "MODEL_CARD.md").read_text(encoding="utf-8")
