@@ -6,6 +6,9 @@ old answerer got wrong: a passage on the question's topic that does not hold the
 - ``squad11``: a SQuAD 1.1 train question with its own paragraph (answerable);
 - ``squad11-drop``: the same paragraph with the answer's sentence removed (no answer);
 - ``squad11-other``: the article's paragraph most like the question that lacks the answer (no answer);
+- ``squad11-swap``: the question with one of its names or numbers that the paragraph holds replaced
+  by one it does not (another year, another place: SQuAD 2.0's commonest near miss), own paragraph
+  (no answer);
 - ``squad2``: every question of the squad2 train articles, unanswerable near misses included.
 
 A share of examples carries an earlier question of the same article as "previous turn",
@@ -52,6 +55,7 @@ class Mix:
     squad11: int
     squad11_drop: int
     squad11_other: int
+    squad11_swap: int = 0
     squad2_repeat: int = 1  # times each squad2 train question is used
     history_share: float = 0.15
 
@@ -108,10 +112,12 @@ def squad11_examples(data_dir: Path, mix: Mix, rng: random.Random) -> Iterator[E
                     records.append((a, pi, qa))
     order = list(range(len(records)))
     rng.shuffle(order)
-    need = mix.squad11 + mix.squad11_drop + mix.squad11_other
+    need = mix.squad11 + mix.squad11_drop + mix.squad11_other + mix.squad11_swap
     if need > len(order):
         raise ValueError(f"the mix asks for {need} SQuAD 1.1 questions; there are {len(order)}")
     kinds = ["squad11"] * mix.squad11 + ["squad11-drop"] * mix.squad11_drop + ["squad11-other"] * mix.squad11_other
+    kinds += ["squad11-swap"] * mix.squad11_swap
+    pool = _substitutes(articles)
     rng.shuffle(kinds)
     for kind, idx in zip(kinds, order, strict=False):
         a, pi, qa = records[idx]
@@ -121,6 +127,10 @@ def squad11_examples(data_dir: Path, mix: Mix, rng: random.Random) -> Iterator[E
         previous = _previous_question(raw, rng, mix.history_share, exclude=question)
         if kind == "squad11":
             yield Example(question, paras[pi], int(ans["answer_start"]), ans["text"], kind, previous)
+        elif kind == "squad11-swap":
+            swapped = swap_detail(question, paras[pi], pool, rng)
+            if swapped is not None:
+                yield Example(swapped, paras[pi], None, None, kind, previous)
         elif kind == "squad11-drop":
             rest = drop_answer_sentence(paras[pi], int(ans["answer_start"]), ans["text"])
             if rest is not None:
@@ -136,6 +146,53 @@ def squad11_examples(data_dir: Path, mix: Mix, rng: random.Random) -> Iterator[E
                     best, best_overlap = p, overlap
             if best is not None:
                 yield Example(question, best, None, None, kind, previous)
+
+
+_NAME = re.compile(r"\b(?:[A-Z][a-z]+(?:\s+[A-Z][a-z]+)*|\d{4}|\d+(?:[.,]\d+)?)\b")
+
+
+def _substitutes(articles: list) -> dict[str, list[str]]:
+    """Names and numbers seen across the articles, by kind, to swap into questions."""
+    rng = random.Random(0)
+    names: set[str] = set()
+    for paras, _, _ in articles[::7]:
+        for p in paras[:3]:
+            names.update(m.group() for m in _NAME.finditer(p) if not m.group()[0].isdigit())
+    ordered = sorted(names)
+    rng.shuffle(ordered)
+    return {"name": ordered[:20000]}
+
+
+def swap_detail(question: str, paragraph: str, pool: dict[str, list[str]], rng: random.Random) -> str | None:
+    """``question`` with one name or number it shares with ``paragraph`` replaced by one the
+    paragraph lacks, or None when it has none to swap."""
+    found = [m for m in _NAME.finditer(question) if m.start() > 0 and m.group() in paragraph]
+    if not found:
+        return None
+    m = found[rng.randrange(len(found))]
+    old = m.group()
+    if old[0].isdigit():
+        digits = old.replace(",", "")
+        if not digits.isdigit():
+            return None
+        value = int(digits)
+        for _ in range(10):
+            new = str(value + rng.choice([-1, 1]) * rng.randint(2, 40)) if len(digits) == 4 else str(
+                max(2, value * rng.choice([2, 3, 5]) + rng.randint(1, 9))
+            )
+            if new not in paragraph:
+                break
+        else:
+            return None
+    else:
+        names = pool["name"]
+        for _ in range(20):
+            new = names[rng.randrange(len(names))]
+            if new.split()[0] not in paragraph and new != old:
+                break
+        else:
+            return None
+    return question[: m.start()] + new + question[m.end() :]
 
 
 def _previous_question(paragraphs: list[dict], rng: random.Random, share: float, exclude: str) -> str | None:

@@ -52,10 +52,14 @@ class TrainConfig:
 CONFIGS = {
     # ~15 minutes on a quiet 2-core CPU: for comparing designs, not for shipping
     # (1.6 s a step of 16 measured here, quiet, bf16 autocast)
-    "pilot": TrainConfig("pilot", steps=450, batch_size=16, mix=Mix(4400, 1200, 1200, squad2_repeat=1)),
+    "pilot": TrainConfig(
+        "pilot", steps=450, batch_size=16, mix=Mix(3000, 800, 600, squad11_swap=1400, squad2_repeat=1)
+    ),
     # the shipped reader: a fixed number of steps sized to 60-90 minutes on the same CPU (about one
     # pass over its ~38k examples)
-    "full": TrainConfig("full", steps=1200, batch_size=32, mix=Mix(24000, 5500, 5500, squad2_repeat=1)),
+    "full": TrainConfig(
+        "full", steps=1100, batch_size=32, mix=Mix(19000, 4000, 3000, squad11_swap=8000, squad2_repeat=2)
+    ),
 }
 
 
@@ -157,6 +161,7 @@ def train(
     model.eval()
     (work_dir / "torch").mkdir(parents=True, exist_ok=True)
     model.save_pretrained(str(work_dir / "torch"))
+    (work_dir / "result.json").write_text(json.dumps(asdict(result)), encoding="utf-8")
     return result
 
 
@@ -203,18 +208,28 @@ def _card(config: TrainConfig, result: TrainResult, manifest: dict, fit: dict, r
 
 
 def run(
-    config: TrainConfig, data_dir: Path, out_dir: Path, work_dir: Path, where: str, progress: bool = True
+    config: TrainConfig,
+    data_dir: Path,
+    out_dir: Path,
+    work_dir: Path,
+    where: str,
+    progress: bool = True,
+    finish_only: bool = False,
 ) -> dict:
     """Train, export, fit the threshold, score the report split, write weights + manifest + card.
 
-    The PyTorch checkpoint stays in ``work_dir``; only the int8 ONNX file ships.
+    The PyTorch checkpoint stays in ``work_dir``; only the ONNX file ships. ``finish_only``
+    redoes the steps after training from the checkpoint a finished run left there.
     """
     from .reader_eval import evaluate, fit_threshold
 
     set_offline_env()
     out_dir.mkdir(parents=True, exist_ok=True)
-    examples = training_examples(data_dir, config.mix, config.seed)
-    result = train(config, examples, work_dir, progress=progress)
+    if finish_only:
+        result = TrainResult(**json.loads((work_dir / "result.json").read_text(encoding="utf-8")))
+    else:
+        examples = training_examples(data_dir, config.mix, config.seed)
+        result = train(config, examples, work_dir, progress=progress)
     weights = out_dir / "reader.onnx"
     export_onnx(work_dir / "torch", weights)
     write_manifest(
@@ -243,6 +258,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--work", type=Path, default=Path(".qa") / "reader-train", help="where the PyTorch checkpoint goes"
     )
+    parser.add_argument(
+        "--finish", action="store_true", help="export, fit, score and write the card from --work's checkpoint"
+    )
     parser.add_argument("--where", default=None, help="the machine, for the card (default: this one)")
     args = parser.parse_args(argv)
     config = CONFIGS[args.config]
@@ -251,7 +269,7 @@ def main(argv: list[str] | None = None) -> int:
     if not (args.data / "squad11").is_dir():
         print(f"error: {args.data}: no squad11/ folder (pass --data)", file=sys.stderr)
         return 2
-    summary = run(config, args.data, args.out, args.work, args.where or _where())
+    summary = run(config, args.data, args.out, args.work, args.where or _where(), finish_only=args.finish)
     print(json.dumps(summary["report"], indent=2))
     print(f"trained {config.steps} steps in {math.ceil(summary['train']['seconds'])} s; card: {args.out / 'MODEL_CARD.md'}")
     return 0
