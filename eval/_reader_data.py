@@ -27,6 +27,9 @@ from pathlib import Path
 
 from ._splits import squad2_split
 
+DEFAULT_DATA = Path(__file__).resolve().parent.parent.parent / "shared" / "data"  # ../shared/data
+SQUAD2_FILE = Path("squad2") / "squad2-dev-19articles.json.gz"
+
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'(])")
 _WORD = re.compile(r"[a-z0-9]+")
 _STOP = frozenset(
@@ -63,7 +66,7 @@ class Mix:
         return asdict(self)
 
 
-def _read_squad(path: Path) -> list[dict]:
+def read_squad(path: Path) -> list[dict]:
     with gzip.open(path, "rt", encoding="utf-8") as fh:
         return json.load(fh)["data"]
 
@@ -103,7 +106,7 @@ def squad11_examples(data_dir: Path, mix: Mix, rng: random.Random) -> Iterator[E
     records = []  # (article index, paragraph index, qa) for every train question
     articles = []
     for path in _squad11_files(data_dir):
-        for art in _read_squad(path):
+        for art in read_squad(path):
             paras = [p["context"] for p in art["paragraphs"]]
             a = len(articles)
             articles.append((paras, [_words(p) for p in paras], art["paragraphs"]))
@@ -207,7 +210,7 @@ def _previous_question(paragraphs: list[dict], rng: random.Random, share: float,
 
 def squad2_examples(data_dir: Path, split: str, rng: random.Random, history_share: float = 0.0) -> Iterator[Example]:
     """Every question of the squad2 articles in ``split``, each with its own paragraph."""
-    for art in _read_squad(data_dir / "squad2" / "squad2-dev-19articles.json.gz"):
+    for art in read_squad(data_dir / SQUAD2_FILE):
         if squad2_split(art["title"]) != split:
             continue
         for para in art["paragraphs"]:

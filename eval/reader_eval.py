@@ -19,22 +19,15 @@ from pathlib import Path
 
 from qa._reader import READER_DIR, Reader, read_manifest, write_manifest
 
-from ._splits import SPLITS
+from ._reader_data import DEFAULT_DATA, SQUAD2_FILE, read_squad
+from ._splits import SPLITS, squad2_split
 from ._squad import exact_match, f1
-
-DEFAULT_DATA = Path(__file__).resolve().parent.parent.parent / "shared" / "data"
 
 
 def _questions(data_dir: Path, split: str) -> list[tuple[str, str, list[str]]]:
     """(question, paragraph, gold answers) for the squad2 articles of ``split``; no answers = unanswerable."""
-    import gzip
-
-    from ._splits import squad2_split
-
     out = []
-    with gzip.open(data_dir / "squad2" / "squad2-dev-19articles.json.gz", "rt", encoding="utf-8") as fh:
-        data = json.load(fh)["data"]
-    for art in data:
+    for art in read_squad(data_dir / SQUAD2_FILE):
         if squad2_split(art["title"]) != split:
             continue
         for para in art["paragraphs"]:
@@ -112,11 +105,8 @@ def fit_threshold(data_dir: Path, folder: Path = READER_DIR, progress: bool = Tr
     return {"threshold": threshold, "split": "fit", "metrics": score(items, preds, threshold)}
 
 
-def latency_256(reader: Reader, data_dir: Path, runs: int = 200) -> dict[str, float]:
+def latency_256(reader: Reader, items: list, runs: int = 200) -> dict[str, float]:
     """Milliseconds for one question + a full 256-token window (the reader's largest input)."""
-    from qa._reader_features import Window
-
-    items = _questions(data_dir, "report")
     rng = random.Random(0)
     reader.warm_up()
     feat = reader.featurizer
@@ -127,7 +117,7 @@ def latency_256(reader: Reader, data_dir: Path, runs: int = 200) -> dict[str, fl
         w = feat.windows(question, long_text)[0]
         assert len(w.ids) == feat.max_tokens
         t0 = time.perf_counter()
-        reader.logits([Window(w.ids, w.passage_start, w.offsets)])
+        reader.logits([w])
         times.append((time.perf_counter() - t0) * 1000)
     return {"p50_ms": round(statistics.median(times), 2), "p95_ms": round(sorted(times)[int(0.95 * len(times))], 2)}
 
@@ -140,7 +130,7 @@ def evaluate(data_dir: Path, folder: Path = READER_DIR, split: str = "report", p
     ms = sorted(s * 1000 for s in seconds)
     metrics["latency_per_passage_p50_ms"] = round(statistics.median(ms), 2)
     metrics["latency_per_passage_p95_ms"] = round(ms[int(0.95 * len(ms))], 2)
-    lat = latency_256(reader, data_dir)
+    lat = latency_256(reader, items)
     metrics["latency_256_tokens_p50_ms"] = lat["p50_ms"]
     metrics["latency_256_tokens_p95_ms"] = lat["p95_ms"]
     return {"split": split, "threshold": reader.threshold, "version": reader.version, "metrics": metrics}

@@ -30,9 +30,8 @@ from index import resolve_model_path, set_offline_env
 from qa._reader import READER_DIR, read_manifest, write_manifest
 from qa._reader_features import Featurizer, Window, load_tokenizer
 
-from ._reader_data import Example, Mix, training_examples
-
-DEFAULT_DATA = Path(__file__).resolve().parent.parent.parent / "shared" / "data"
+from ._reader_card import render_card
+from ._reader_data import DEFAULT_DATA, Example, Mix, training_examples
 
 
 @dataclass(frozen=True)
@@ -199,12 +198,6 @@ def export_onnx(torch_dir: Path, target: Path) -> None:
     fp32.unlink()
 
 
-def _card(config: TrainConfig, result: TrainResult, manifest: dict, fit: dict, report: dict, where: str) -> str:
-    from ._reader_card import render_card
-
-    return render_card(config, result, manifest, fit, report, where)
-
-
 def run(
     config: TrainConfig,
     data_dir: Path,
@@ -236,7 +229,7 @@ def run(
     fit = fit_threshold(data_dir, out_dir, progress=progress)  # writes the threshold into reader.json
     manifest = read_manifest(out_dir)
     report = evaluate(data_dir, out_dir, "report", progress=progress)
-    (out_dir / "MODEL_CARD.md").write_text(_card(config, result, manifest, fit, report, where), encoding="utf-8")
+    (out_dir / "MODEL_CARD.md").write_text(render_card(config, result, manifest, fit, report, where), encoding="utf-8")
     (out_dir / "training-log.json").write_text(
         json.dumps({"losses": [round(x, 4) for x in result.losses], "seconds": result.seconds}), encoding="utf-8"
     )
