@@ -72,7 +72,9 @@ def load_gold(paths: Sequence[Path], fmt: str = "auto", corpus_dir: Path | None 
 def select_split(items: Sequence[GoldItem], split: str) -> list[GoldItem]:
     """The items of one split the data README defines; the corpus is not affected."""
     if not any(item.split for item in items):
-        raise GoldFormatError(f"--split {split}: these gold files define no splits (SQuAD, ClapNQ and MTRAG do)")
+        raise GoldFormatError(
+            f"--split {split}: these gold files define no splits (SQuAD, ClapNQ and MTRAG do)"
+        )
     try:
         kept = [item for item in items if item.split and in_split(item.split, split)]
     except ValueError as exc:
@@ -86,7 +88,7 @@ def turn_count(items: Sequence[GoldItem]) -> int:
     return sum(len(item.turns) for item in items)
 
 
-def _record(item: GoldItem, i: int, answer: Answer | None, latency: float, error: str | None) -> TurnResult:
+def record(item: GoldItem, i: int, answer: Answer | None, latency: float, error: str | None) -> TurnResult:
     turn = item.turns[i]
     result = TurnResult(
         id=item.id if not item.is_dialogue else f"{item.id}#{i + 1}",
@@ -105,7 +107,7 @@ def _record(item: GoldItem, i: int, answer: Answer | None, latency: float, error
     if answer is not None:
         result.response = answer.text
         result.abstained = answer.abstained
-        result.short_answer = answer.short_answer
+        result.short_answer = answer.short_answer.text if answer.short_answer else None
         result.confidence = answer.confidence
         result.standalone_question = answer.standalone_question
         result.citations = [
@@ -141,7 +143,7 @@ def run_gold(
                 error = None
             except QAError as exc:
                 answer, error = None, str(exc)
-            result = _record(item, i, answer, time.perf_counter() - t0, error)
+            result = record(item, i, answer, time.perf_counter() - t0, error)
             results.append(result)
             if on_turn:
                 on_turn(result)

@@ -13,9 +13,12 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 _EXPORTS = {
-    "ABSTAIN_TEXT": "._generators",
+    "ABSTAIN_TEXT": "._generation",
     "DEFAULT_TOP_K": "._assistant",
-    "GENERATOR_NAMES": "._generators",
+    "GENERATOR_NAMES": "._generation",
+    "Generation": "._generation",
+    "GenerationRequest": "._generation",
+    "ShortAnswer": "._types",
     "SUPPORTED_SUFFIXES": "index",
     "Answer": "._types",
     "AnswerSentence": "._types",
@@ -29,9 +32,9 @@ _EXPORTS = {
     "IndexError_": "index",
     "IndexMismatch": "index",
     "Retriever": "._retrieval",
-    "ExtractiveGenerator": "._generators",
-    "ExtractiveSettings": "._extractive",
-    "Generator": "._generators",
+    "ExtractiveGenerator": "._answerer",
+    "ExtractiveSettings": "._answerer",
+    "Generator": "._generation",
     "LLMGenerator": "._llmgen",
     "LLMSettings": "._llm",
     "QAError": "._assistant",
@@ -43,14 +46,14 @@ _EXPORTS = {
     "StoreError": "index",
     "add_store_arguments": "index",
     "store_from_args": "index",
-    "StreamingGenerator": "._generators",
+    "StreamingGenerator": "._generation",
     "Turn": "._types",
     "answer": "._assistant",
     "get_generator": "._generators",
     "index_documents": "._assistant",
     "add_llm_arguments": "._llm",
-    "generator_from_args": "._llm",
-    "llm_generator": "._llm",
+    "generator_from_args": "._generators",
+    "llm_generator": "._generators",
     "parse_document": "index",
 }
 
@@ -71,21 +74,22 @@ if TYPE_CHECKING:
         store_from_args,
     )
 
+    from ._answerer import ExtractiveGenerator, ExtractiveSettings
     from ._assistant import DEFAULT_TOP_K, Assistant, QAError, answer, index_documents
-    from ._extractive import ExtractiveSettings
-    from ._generators import (
+    from ._generation import (
         ABSTAIN_TEXT,
         GENERATOR_NAMES,
-        ExtractiveGenerator,
+        Generation,
+        GenerationRequest,
         Generator,
         StreamingGenerator,
-        get_generator,
     )
-    from ._llm import LLMSettings, add_llm_arguments, generator_from_args, llm_generator
+    from ._generators import generator_from_args, get_generator, llm_generator
+    from ._llm import LLMSettings, add_llm_arguments
     from ._llmgen import LLMGenerator
     from ._reader import Reader, ReaderError, ReaderResult
     from ._retrieval import Hit, HybridRetriever, Retriever
-    from ._types import Answer, AnswerSentence, Citation, RetrievedChunk, Turn
+    from ._types import Answer, AnswerSentence, Citation, RetrievedChunk, ShortAnswer, Turn
 
 
 def __getattr__(name: str) -> Any:

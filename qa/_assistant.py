@@ -11,16 +11,10 @@ from index import CorpusIndex, Embedder, IndexError_, StoreConfig, default_index
 
 from ._errors import QAError
 from ._followup import condense
-from ._generators import (
-    ABSTAIN_TEXT,
-    Generation,
-    GenerationRequest,
-    Generator,
-    StreamingGenerator,
-    get_generator,
-)
+from ._generation import ABSTAIN_TEXT, Generation, GenerationRequest, Generator, StreamingGenerator
+from ._generators import get_generator
 from ._retrieval import Hit, HybridRetriever, Retriever
-from ._types import Answer, Citation, RetrievedChunk, Turn
+from ._types import Answer, Citation, RetrievedChunk, ShortAnswer, Turn
 
 DEFAULT_TOP_K = 5
 
@@ -179,7 +173,10 @@ class Assistant:
         except IndexError_ as exc:
             raise QAError(str(exc)) from exc
         t3 = time.perf_counter()
-        request = GenerationRequest(question, standalone, query_vec, hits, index, self.embedder)
+        # the reader was trained on a follow-up beside the turn before it (question | previous),
+        # which reads "And by 2027?" better than the rules' spliced standalone question does
+        previous = _previous_turn(history) if standalone != question else None
+        request = GenerationRequest(question, standalone, query_vec, hits, index, self.embedder, previous)
         gen: Generation | None = None
         if isinstance(generator, StreamingGenerator):
             for item in generator.stream(request):
@@ -195,9 +192,9 @@ class Assistant:
         assert gen is not None, "a streaming generator must end with a Generation"
         t4 = time.perf_counter()
         timings.update(condense=t1 - t0, embed=t2 - t1, retrieve=t3 - t2, generate=t4 - t3, total=t4 - t0)
-        yield self._build_answer(question, standalone, hits, gen, generator.name, timings, index)
+        yield self.build_answer(question, standalone, hits, gen, generator.name, timings, index)
 
-    def _build_answer(
+    def build_answer(
         self,
         question: str,
         standalone: str,
@@ -207,6 +204,8 @@ class Assistant:
         timings: dict[str, float],
         index: CorpusIndex,
     ) -> Answer:
+        """The :class:`Answer` every surface gets from one generation (``eval.fit_answerer``
+        composes generations under many settings and scores each through this)."""
         citations = []
         for n, span in enumerate(gen.spans, start=1):
             doc = index.documents[span.doc]
@@ -236,6 +235,17 @@ class Assistant:
                     text=doc.text[hit.start : hit.end],
                 )
             )
+        short = None
+        if gen.short is not None and not gen.abstained and 0 < gen.short.n <= len(citations):
+            cited = citations[gen.short.n - 1]
+            doc = index.documents[gen.spans[gen.short.n - 1].doc]
+            short = ShortAnswer(
+                text=doc.text[gen.short.start : gen.short.end],
+                n=gen.short.n,
+                doc=cited.doc,
+                start=gen.short.start,
+                end=gen.short.end,
+            )
         return Answer(
             question=question,
             text=gen.text if not gen.abstained else (gen.text or ABSTAIN_TEXT),
@@ -248,7 +258,21 @@ class Assistant:
             sentences=gen.sentences or [],
             generator=gen.generator or generator_name,
             draft=gen.draft,
+            short_answer=short,
+            reader=gen.reader,
         )
+
+
+def _previous_turn(history: Sequence[Turn | dict | str] | None) -> str | None:
+    """The last earlier question, which the reader takes beside a follow-up."""
+    if not history:
+        return None
+    last = history[-1]
+    if isinstance(last, str):
+        return last or None
+    if isinstance(last, dict):
+        return str(last.get("question") or last.get("q") or "") or None
+    return last.question or None
 
 
 _DEFAULT: dict[tuple, Assistant] = {}

@@ -1,112 +1,43 @@
-"""Answer generators behind one narrow interface: the extractive default and LLM backends."""
+"""The generator factory: a name (or options) in, a generator out.
+
+It sits above every generator module (``_answerer`` for the reader-based default,
+``_llmgen`` for the LLM backends), which share their types through ``_generation``
+and never import this module, so there is no import cycle among them.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Protocol, runtime_checkable
+import argparse
 
-import numpy as np
+from ._answerer import ExtractiveGenerator, ExtractiveSettings
+from ._errors import QAError
+from ._generation import (
+    ABSTAIN_TEXT,
+    GENERATOR_NAMES,
+    Generation,
+    GenerationRequest,
+    Generator,
+    ShortSpan,
+    Span,
+    StreamingGenerator,
+)
+from ._llm import DEFAULT_CONTEXT, DEFAULT_MAX_TOKENS, LLMSettings
 
-from index import CorpusIndex
-
-from ._extractive import ExtractiveSettings, extract_features, select
-from ._retrieval import Hit
-from ._types import AnswerSentence, Turn
-
-if TYPE_CHECKING:
-    from index import Embedder
-
-ABSTAIN_TEXT = "The documents do not say."
-
-# What get_generator accepts; the web chat's settings offer exactly these.
-GENERATOR_NAMES: tuple[str, ...] = ("extractive", "openai-like", "llamacpp")
-
-
-@dataclass
-class Span:
-    """A cited passage: document row in the index and exact character span."""
-
-    doc: int
-    start: int
-    end: int
-    score: float
-
-
-@dataclass
-class GenerationRequest:
-    question: str  # as asked
-    standalone: str  # resolved with the history
-    query_vec: np.ndarray
-    hits: list[Hit]
-    index: CorpusIndex
-    embedder: Embedder | None = None  # for verifying LLM output; the Assistant passes its own
-
-
-@dataclass
-class Generation:
-    text: str  # with [n] markers; spans[n-1] is marker n
-    abstained: bool
-    spans: list[Span] = field(default_factory=list)
-    sentences: list[AnswerSentence] | None = None  # per-sentence support, dropped ones included
-    draft: str | None = None  # an LLM's raw output, before verification
-    generator: str | None = None  # who wrote ``text``, when not the generator asked (a fallback)
-    verified: list[bool] | None = None  # per span: checked to support its sentence
-    confidence: float | None = None  # 0..1 support of the best candidate, answered or not
-
-
-class Generator(Protocol):
-    name: str
-
-    def generate(self, request: GenerationRequest) -> Generation: ...
-
-
-@runtime_checkable
-class StreamingGenerator(Generator, Protocol):
-    """A generator that can also stream its draft and rewrite follow-ups (the LLM backends).
-
-    ``stream`` yields text deltas as they are produced, then exactly one :class:`Generation`.
-    """
-
-    def stream(self, request: GenerationRequest) -> Iterator[str | Generation]: ...
-
-    def condense(self, question: str, history: Sequence[Turn | dict | str]) -> str | None: ...
-
-
-class ExtractiveGenerator:
-    """Quotes the best-supported sentences, or abstains.
-
-    >>> gen = ExtractiveGenerator()
-    >>> gen.name
-    'extractive'
-    """
-
-    name = "extractive"
-
-    def __init__(self, settings: ExtractiveSettings | None = None) -> None:
-        self.settings = settings or ExtractiveSettings()
-
-    def generate(self, request: GenerationRequest) -> Generation:
-        scored = extract_features(
-            request.index, request.standalone, request.question, request.query_vec, request.hits
-        )
-        selection = select(scored, self.settings)
-        confidence = self.settings.confidence(selection.best_score)
-        if selection.abstained:
-            return Generation(ABSTAIN_TEXT, True, confidence=confidence)
-        parts, spans, sentences = [], [], []
-        for n, (cand, conf) in enumerate(selection.picks, start=1):
-            parts.append(f"{cand.text} [{n}]")
-            spans.append(Span(cand.doc, cand.start, cand.end, round(conf, 4)))
-            sentences.append(
-                AnswerSentence(
-                    text=cand.text, citations=[n], support=round(conf, 4), kept=True, reason="quoted verbatim"
-                )
-            )
-        return Generation(" ".join(parts), False, spans, sentences, confidence=confidence)
-
-
-GENERATORS = GENERATOR_NAMES  # the name the LLM step used
+__all__ = [
+    "ABSTAIN_TEXT",
+    "GENERATOR_NAMES",
+    "ExtractiveGenerator",
+    "ExtractiveSettings",
+    "Generation",
+    "GenerationRequest",
+    "Generator",
+    "ShortSpan",
+    "Span",
+    "StreamingGenerator",
+    "generator_from_args",
+    "get_generator",
+    "make_generator",
+]
 
 
 def get_generator(name: str | Generator = "extractive", **options) -> Generator:
@@ -116,7 +47,44 @@ def get_generator(name: str | Generator = "extractive", **options) -> Generator:
     if name == "extractive":
         return ExtractiveGenerator(**options)
     if name in GENERATOR_NAMES:
-        from ._llm import make_generator
-
         return make_generator(name, **options)
     raise ValueError(f"unknown answer generator {name!r}; available: {', '.join(GENERATOR_NAMES)}")
+
+
+def make_generator(backend: str, *, llm=None, **options) -> Generator:
+    """An LLM generator for ``backend``; options are :class:`LLMSettings` fields.
+
+    ``llm`` may be any llama-index LLM to use instead of building one (its name stays ``backend``).
+
+    >>> gen = make_generator("llamacpp", max_tokens=64)      # doctest: +SKIP
+    >>> Assistant(".qa/index", generator=gen).answer("...")  # doctest: +SKIP
+    """
+    from ._llmgen import LLMGenerator
+
+    try:
+        settings = LLMSettings.from_env(backend, **options)
+    except TypeError as exc:
+        raise QAError(f"bad LLM option: {exc}") from exc
+    if llm is None:
+        settings.check()
+    return LLMGenerator(settings, llm=llm)
+
+
+llm_generator = make_generator  # the public name: ``qa.llm_generator("llamacpp", max_tokens=128)``
+
+
+def generator_from_args(args: argparse.Namespace) -> Generator | str:
+    """The generator the parsed options ask for; raises :class:`QAError` on a bad configuration."""
+    backend = getattr(args, "llm", None) or "extractive"
+    if backend == "extractive":
+        return "extractive"
+    return make_generator(
+        backend,
+        model=getattr(args, "llm_model", None),
+        base_url=getattr(args, "llm_base_url", None),
+        mode=getattr(args, "llm_mode", None),
+        max_tokens=getattr(args, "max_tokens", DEFAULT_MAX_TOKENS),
+        context_window=getattr(args, "n_ctx", DEFAULT_CONTEXT),
+        n_threads=getattr(args, "llm_threads", None),
+        verify=not getattr(args, "no_verify", False),
+    )

@@ -20,13 +20,8 @@ import importlib.util
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from ._errors import QAError
-
-if TYPE_CHECKING:
-    from ._generators import Generator
-    from ._llmgen import LLMGenerator
 
 BACKENDS = ("openai-like", "llamacpp")
 DEFAULT_MAX_TOKENS = 256
@@ -136,28 +131,6 @@ def packaged_model_path() -> Path:
     return target
 
 
-def make_generator(backend: str, *, llm=None, **options) -> LLMGenerator:
-    """An LLM generator for ``backend``; options are :class:`LLMSettings` fields.
-
-    ``llm`` may be any llama-index LLM to use instead of building one (its name stays ``backend``).
-
-    >>> gen = make_generator("llamacpp", max_tokens=64)      # doctest: +SKIP
-    >>> Assistant(".qa/index", generator=gen).answer("...")  # doctest: +SKIP
-    """
-    from ._llmgen import LLMGenerator
-
-    try:
-        settings = LLMSettings.from_env(backend, **options)
-    except TypeError as exc:
-        raise QAError(f"bad LLM option: {exc}") from exc
-    if llm is None:
-        settings.check()
-    return LLMGenerator(settings, llm=llm)
-
-
-llm_generator = make_generator  # the public name: ``qa.llm_generator("llamacpp", max_tokens=128)``
-
-
 # ---------------------------------------------------------------- command line
 
 
@@ -206,21 +179,4 @@ def add_llm_arguments(parser: argparse.ArgumentParser) -> None:
         "--no-verify",
         action="store_true",
         help="keep every sentence the LLM wrote, supported or not (support is still scored)",
-    )
-
-
-def generator_from_args(args: argparse.Namespace) -> Generator | str:
-    """The generator the parsed options ask for; raises :class:`QAError` on a bad configuration."""
-    backend = getattr(args, "llm", None) or "extractive"
-    if backend == "extractive":
-        return "extractive"
-    return make_generator(
-        backend,
-        model=getattr(args, "llm_model", None),
-        base_url=getattr(args, "llm_base_url", None),
-        mode=getattr(args, "llm_mode", None),
-        max_tokens=getattr(args, "max_tokens", DEFAULT_MAX_TOKENS),
-        context_window=getattr(args, "n_ctx", DEFAULT_CONTEXT),
-        n_threads=getattr(args, "llm_threads", None),
-        verify=not getattr(args, "no_verify", False),
     )

@@ -20,11 +20,12 @@ from typing import Any
 from index import tokens
 
 from . import _prompts as prompts
+from ._answerer import ExtractiveGenerator
 from ._errors import QAError
-from ._extractive import _capitalised_terms
 from ._followup import needs_history
-from ._generators import ABSTAIN_TEXT, ExtractiveGenerator, Generation, GenerationRequest
+from ._generation import ABSTAIN_TEXT, Generation, GenerationRequest
 from ._llm import LLMSettings, packaged_model_path
+from ._terms import capitalised_terms
 from ._types import AnswerSentence, Turn
 from ._verify import compose, split_claims, verify
 
@@ -284,7 +285,7 @@ class LLMGenerator:
         if not rewrite or len(rewrite) > 300 or rewrite.lower() == question.lower():
             return None
         q_tokens = set(tokens(question))
-        must = {t for t in q_tokens if t[0].isdigit()} | (_capitalised_terms(question) & q_tokens)
+        must = {t for t in q_tokens if t[0].isdigit()} | (capitalised_terms(question) & q_tokens)
         if not must <= set(tokens(rewrite)):
             return None
         return rewrite

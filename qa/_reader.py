@@ -34,7 +34,15 @@ from ._reader_features import (
     load_tokenizer,
 )
 
-__all__ = ["READER_DIR", "Reader", "ReaderError", "ReaderResult", "reader_version", "write_manifest"]
+__all__ = [
+    "READER_DIR",
+    "PassageReading",
+    "Reader",
+    "ReaderError",
+    "ReaderResult",
+    "reader_version",
+    "write_manifest",
+]
 
 READER_DIR = Path(__file__).resolve().parent / "models" / "reader"
 WEIGHTS = "reader.onnx"
@@ -82,7 +90,9 @@ def read_manifest(folder: Path = READER_DIR) -> dict:
         manifest = json.loads(path.read_text(encoding="utf-8"))
         manifest["sha256"], manifest["version"], manifest["null_threshold"]  # noqa: B018 - fields it needs
     except FileNotFoundError as exc:
-        raise ReaderError(f"{path}: the reader's manifest is missing (reinstall, or run make train-reader)") from exc
+        raise ReaderError(
+            f"{path}: the reader's manifest is missing (reinstall, or run make train-reader)"
+        ) from exc
     except (ValueError, KeyError, TypeError) as exc:
         raise ReaderError(f"{path}: not a valid reader manifest ({exc})") from exc
     return manifest
@@ -113,6 +123,27 @@ class ReaderResult:
     def confidence(self) -> float:
         """``score`` squashed to 0..1; 0.5 is the fitted no-answer threshold."""
         return float(1.0 / (1.0 + np.exp(-self.score)))
+
+
+@dataclass(frozen=True)
+class PassageReading:
+    """The reader's logits over one passage: its best span, overall or inside a range."""
+
+    passage: str
+    windows: list[tuple[Any, np.ndarray, np.ndarray]]  # (Window, start logits, end logits)
+    threshold: float
+
+    def best(self, within: tuple[int, int] | None = None) -> ReaderResult:
+        """The best span (of the passage, or inside character range ``within``) against no-answer."""
+        choice: SpanChoice | None = None
+        for window, start, end in self.windows:
+            c = best_span(window, start, end, within)
+            if choice is None or c.score > choice.score:
+                choice = c
+        if choice is None or not np.isfinite(choice.score):
+            return ReaderResult(float("-inf"), 0, 0, "")
+        text = self.passage[choice.start : choice.end]
+        return ReaderResult(choice.score - self.threshold, choice.start, choice.end, text)
 
 
 class Reader:
@@ -153,9 +184,13 @@ class Reader:
             try:
                 session = ort.InferenceSession(str(weights), opts, providers=["CPUExecutionProvider"])
             except Exception as exc:  # noqa: BLE001 - onnxruntime raises its own untyped errors
-                raise ReaderError(f"{weights}: onnxruntime cannot load it ({str(exc).splitlines()[0]})") from exc
+                raise ReaderError(
+                    f"{weights}: onnxruntime cannot load it ({str(exc).splitlines()[0]})"
+                ) from exc
             self._featurizer = Featurizer(
-                load_tokenizer(), int(manifest.get("max_tokens", MAX_TOKENS)), int(manifest.get("stride", STRIDE))
+                load_tokenizer(),
+                int(manifest.get("max_tokens", MAX_TOKENS)),
+                int(manifest.get("stride", STRIDE)),
             )
             self.manifest = manifest
             self._session = session
@@ -177,10 +212,10 @@ class Reader:
         start, end = self._session.run(None, batch_arrays(windows, self._featurizer.pad_id))
         return start, end
 
-    def read_many(
+    def read_passages(
         self, question: str, passages: Sequence[str], previous: str | None = None
-    ) -> list[ReaderResult]:
-        """One result per passage; a long passage is read in windows and its best one counts."""
+    ) -> list[PassageReading]:
+        """The logits of every window of every passage, for asking about any part of them."""
         self.warm_up()
         assert self._featurizer is not None
         owners: list[int] = []
@@ -189,24 +224,20 @@ class Reader:
             for w in self._featurizer.windows(question, passage, previous):
                 owners.append(i)
                 windows.append(w)
-        best: list[SpanChoice | None] = [None] * len(passages)
-        if windows:
-            order = sorted(range(len(windows)), key=lambda k: len(windows[k].ids))
-            for b in range(0, len(order), 8):  # similar lengths together: little padding
-                part = [windows[k] for k in order[b : b + 8]]
-                start, end = self.logits(part)
-                for row, k in enumerate(order[b : b + 8]):
-                    choice = best_span(windows[k], start[row], end[row])
-                    cur = best[owners[k]]
-                    if cur is None or choice.score > cur.score:
-                        best[owners[k]] = choice
-        out = []
-        for passage, choice in zip(passages, best, strict=True):
-            if choice is None or not np.isfinite(choice.score):
-                out.append(ReaderResult(float("-inf"), 0, 0, ""))
-                continue
-            out.append(ReaderResult(choice.score - self.threshold, choice.start, choice.end, passage[choice.start : choice.end]))
-        return out
+        read: list[list[tuple[Any, np.ndarray, np.ndarray]]] = [[] for _ in passages]
+        order = sorted(range(len(windows)), key=lambda k: len(windows[k].ids))
+        for b in range(0, len(order), 8):  # similar lengths together: little padding
+            part = order[b : b + 8]
+            start, end = self.logits([windows[k] for k in part])
+            for row, k in enumerate(part):
+                read[owners[k]].append((windows[k], start[row], end[row]))
+        return [PassageReading(p, r, self.threshold) for p, r in zip(passages, read, strict=True)]
+
+    def read_many(
+        self, question: str, passages: Sequence[str], previous: str | None = None
+    ) -> list[ReaderResult]:
+        """One result per passage; a long passage is read in windows and its best one counts."""
+        return [r.best() for r in self.read_passages(question, passages, previous)]
 
     def read(self, question: str, passage: str, previous: str | None = None) -> ReaderResult:
         return self.read_many(question, [passage], previous)[0]

@@ -145,15 +145,25 @@ class SpanChoice:
     null_logit: float
 
 
-def best_span(window: Window, start_logits: np.ndarray, end_logits: np.ndarray) -> SpanChoice:
+def best_span(
+    window: Window,
+    start_logits: np.ndarray,
+    end_logits: np.ndarray,
+    within: tuple[int, int] | None = None,
+) -> SpanChoice:
     """The highest-scoring passage span of at most MAX_ANSWER_TOKENS tokens, SQuAD 2.0 style.
 
-    The no-answer score is the [CLS] position's start + end logit.
+    The no-answer score is the [CLS] position's start + end logit. ``within`` keeps to the
+    tokens inside a character range of the passage (one sentence, say), so the answerer can
+    ask how strongly each sentence answers.
     """
     p0 = window.passage_start
-    p1 = p0 + len(window.offsets)
-    s = start_logits[p0:p1]
-    e = end_logits[p0:p1]
+    lo, hi = 0, len(window.offsets)
+    if within is not None:
+        inside = [i for i, (s, e) in enumerate(window.offsets) if s >= within[0] and e <= within[1]]
+        lo, hi = (inside[0], inside[-1] + 1) if inside else (0, 0)
+    s = start_logits[p0 + lo : p0 + hi]
+    e = end_logits[p0 + lo : p0 + hi]
     n = len(s)
     null = float(start_logits[0] + end_logits[0])
     if n == 0:
@@ -165,4 +175,4 @@ def best_span(window: Window, start_logits: np.ndarray, end_logits: np.ndarray) 
     flat = int(np.argmax(grid))
     i, j = divmod(flat, n)
     span = float(grid[i, j])
-    return SpanChoice(span - null, window.offsets[i][0], window.offsets[j][1], span, null)
+    return SpanChoice(span - null, window.offsets[lo + i][0], window.offsets[lo + j][1], span, null)

@@ -61,6 +61,16 @@ class AnswerSentence(BaseModel):
     reason: str = Field(description="why it was kept, re-cited or dropped, in a few words")
 
 
+class ShortAnswer(BaseModel):
+    """The answer itself (a name, date or figure): a span inside the quote of citation ``n``."""
+
+    text: str = Field(description="exactly the document's text[start:end]")
+    n: int = Field(description="the citation whose quote holds it")
+    doc: str
+    start: int = Field(description="character offset in the document's text")
+    end: int
+
+
 class Answer(BaseModel):
     """What :func:`qa.answer` returns.
 
@@ -77,7 +87,8 @@ class Answer(BaseModel):
     retrieved: list[RetrievedChunk] = Field(default_factory=list)
     confidence: float | None = Field(
         default=None,
-        description="0..1 support of the best candidate passage; below 0.5 the extractive generator abstains",
+        description="0..1: how strongly the best passage answers (the reader's span against its "
+        "no-answer score); below 0.5 the extractive generator declines",
     )
     timings: dict[str, float] = Field(default_factory=dict, description="seconds per stage")
     standalone_question: str | None = Field(
@@ -85,12 +96,14 @@ class Answer(BaseModel):
     )
     sentences: list[AnswerSentence] = Field(default_factory=list)
     generator: str = Field(default="extractive", description="the generator that wrote the text")
-    short_answer: str | None = Field(
+    short_answer: ShortAnswer | None = Field(
         default=None,
-        description="the answer itself (a name, date or figure), when the answerer found one; "
+        description="the answer itself (a name, date or figure), when the reader found one; "
         "what SQuAD's exact_match and f1 score",
     )
-    reader: str | None = Field(default=None, description="version of the reader that read the passages, if one did")
+    reader: str | None = Field(
+        default=None, description="version of the reader that read the passages, if one did"
+    )
     draft: str | None = Field(
         default=None, description="an LLM's unverified output (what was streamed), if any"
     )

@@ -23,8 +23,8 @@ import numpy as np
 
 from index import CorpusIndex, sentence_spans, tokens
 
-from ._extractive import _capitalised_terms
-from ._generators import Span
+from ._generation import Span
+from ._terms import capitalised_terms
 from ._types import AnswerSentence
 
 if TYPE_CHECKING:
@@ -210,7 +210,7 @@ class _ClaimTerms:
 def _terms(claim: Claim, question_tokens: set[str], index: CorpusIndex) -> _ClaimTerms:
     toks = [t for t in dict.fromkeys(tokens(claim.text)) if t not in _FRAMING]
     numbers = {t for t in toks if t[0].isdigit()}
-    names = (_capitalised_terms(claim.text) - _FRAMING) - numbers
+    names = (capitalised_terms(claim.text) - _FRAMING) - numbers
     weight = {t: max(index.lexical.idf(t), 0.5) for t in toks}
     for t in numbers | names:
         weight[t] = weight.get(t, 1.0) * 1.5

@@ -7,7 +7,7 @@ import os
 import sys
 from pathlib import Path
 
-from qa._llm import add_llm_arguments, generator_from_args
+from qa._llm import add_llm_arguments
 
 EXIT_USER_ERROR = 2
 
@@ -56,12 +56,18 @@ def _print_answer(answer, as_json: bool) -> None:
         print(answer.sources_text())
 
 
+def _generator(args: argparse.Namespace):
+    from qa import generator_from_args
+
+    return generator_from_args(args)
+
+
 def _assistant(args: argparse.Namespace):
     from index import store_from_args
     from qa import Assistant
 
     return Assistant(
-        _index_dir(args), top_k=args.top_k, generator=generator_from_args(args), store=store_from_args(args)
+        _index_dir(args), top_k=args.top_k, generator=_generator(args), store=store_from_args(args)
     )
 
 

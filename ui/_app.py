@@ -55,6 +55,7 @@ CSS = """
 .qa-src-meta { font-size: .82em; opacity: .75; }
 .qa-passage { margin: .35em 0; padding: 0; border: 0; font-style: normal; }
 .qa-passage mark { background: #fde68a; color: #111827; padding: 0 .1em; border-radius: 2px; }
+.qa-short { font-weight: 700; text-decoration: underline; text-decoration-thickness: 2px; }
 a.qa-cite { font-weight: 600; text-decoration: none; }
 .qa-abstain { border: 1px dashed #b45309; background: #fffbeb; color: #78350f; padding: .5em .7em;
   border-radius: 6px; }
@@ -195,7 +196,8 @@ def chat_messages(turns: list[ChatTurn]) -> list[dict[str, str]]:
         elif turn.partial is not None:
             content = R.answer_html(turn.partial, t, len(a.citations))
         else:
-            content = R.answer_html(a.text, t, len(a.citations), a.standalone_question)
+            short = a.short_answer.text if a.short_answer else None
+            content = R.answer_html(a.text, t, len(a.citations), a.standalone_question, short)
         messages.append({"role": "assistant", "content": content})
     return messages
 

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from qa import Answer, Citation, RetrievedChunk
+    from qa import Answer, Citation, RetrievedChunk, ShortAnswer
 
 MARKER = re.compile(r"\[(\d+)\]")
 
@@ -37,13 +37,20 @@ def question_html(question: str) -> str:
     return esc(question)
 
 
-def answer_html(text: str, turn: int, n_citations: int, standalone: str | None = None) -> str:
+def answer_html(
+    text: str, turn: int, n_citations: int, standalone: str | None = None, short: str | None = None
+) -> str:
     """An answer's text, escaped, with each valid ``[n]`` a link to its source.
 
-    Works on partial text too (while streaming): an incomplete marker stays plain text.
+    The short answer the text leads with (``short``) is emphasised. Works on partial text
+    too (while streaming): an incomplete marker stays plain text.
     """
     parts: list[str] = []
     pos = 0
+    lead = f"{short.rstrip('.,;:')} \u2014 " if short else ""
+    if lead and text.startswith(lead):
+        parts.append(f'<strong class="qa-short">{esc(lead[:-3])}</strong> \u2014 ')
+        pos = len(lead)
     for m in MARKER.finditer(text):
         n = int(m.group(1))
         if not 1 <= n <= n_citations:
@@ -96,8 +103,18 @@ def _meta(parts: Sequence[str]) -> str:
     return '<div class="qa-src-meta">' + " · ".join(parts) + "</div>"
 
 
-def _citation_html(c: Citation, turn: int, retrieved: Sequence[RetrievedChunk]) -> str:
-    before, quote, after = passage_parts(c, retrieved)
+def _quote_html(c: Citation, short: ShortAnswer | None) -> str:
+    """The quote, escaped, with the short answer inside it emphasised when it lies there."""
+    if short is None or short.n != c.n or not (c.start <= short.start and short.end <= c.end):
+        return esc(c.quote)
+    a, b = short.start - c.start, short.end - c.start
+    return f'{esc(c.quote[:a])}<strong class="qa-short">{esc(c.quote[a:b])}</strong>{esc(c.quote[b:])}'
+
+
+def _citation_html(
+    c: Citation, turn: int, retrieved: Sequence[RetrievedChunk], short: ShortAnswer | None = None
+) -> str:
+    before, _, after = passage_parts(c, retrieved)
     meta = [f'<code class="qa-src-path">{esc(c.doc)}</code>']
     if c.page:
         meta.append(f"page {c.page}")
@@ -110,7 +127,7 @@ def _citation_html(c: Citation, turn: int, retrieved: Sequence[RetrievedChunk]) 
         f'<div class="qa-src-head"><span class="qa-src-n">[{c.n}]</span> '
         f'<span class="qa-src-title">{esc(c.title)}</span></div>'
         f"{_meta(meta)}"
-        f'<blockquote class="qa-passage">{lead}{esc(before)}<mark>{esc(quote)}</mark>{esc(after)}{tail}'
+        f'<blockquote class="qa-passage">{lead}{esc(before)}<mark>{_quote_html(c, short)}</mark>{esc(after)}{tail}'
         "</blockquote></section>"
     )
 
@@ -140,7 +157,9 @@ def sources_html(answer: Answer | None, turn: int) -> str:
     if answer.abstained or not answer.citations:
         body = '<p class="qa-src-none">No passage supports an answer.</p>'
     else:
-        body = "".join(_citation_html(c, turn, answer.retrieved) for c in answer.citations)
+        body = "".join(
+            _citation_html(c, turn, answer.retrieved, answer.short_answer) for c in answer.citations
+        )
     dropped = [x for x in answer.sentences if not x.kept]
     if dropped:  # what an LLM wrote that no retrieved passage backs, and why
         body += (

@@ -1,0 +1,273 @@
+"""Fit the default answerer's settings on the fit splits and write ``qa/models/answerer.json``.
+
+    python -m eval.fit_answerer                 # fit, print the ablation, write the file
+    python -m eval.fit_answerer --dry-run       # fit and print only
+
+The reader reads each fit question's retrieved passages once; the settings are then swept
+through the answerer's own :meth:`~qa.ExtractiveGenerator.compose` (no copy of its logic
+here) and every candidate is scored by ``qa eval``'s metrics. Only fit splits are read: the
+squad2 fit articles (with all 19 articles' paragraphs as the corpus) and ClapNQ's fit half.
+
+Chosen, in this order: each named feature (``qa._answerer.FEATURES``) beside the reader's
+score only if it raises the best objective by 0.005, with its weight from a logistic
+regression; the fewest passages within 0.005 of the best objective; the threshold that
+maximises the objective, among those declining at most ``MAX_FALSE_ABSTAIN`` of each source's
+answerable questions (per source, balanced decision accuracy
+``(abstain_recall + 1 - false_abstain_rate) / 2`` plus answer quality, squad2 ``f1`` or
+ClapNQ ``rougeL``, averaged over the sources); then the join margin that maximises the mean
+of ClapNQ's ``rougeL`` and each source's ``citation_precision``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+import time
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from qa import Assistant, index_documents
+from qa._answerer import ANSWERER_FILE, FEATURES, ExtractiveGenerator, ExtractiveSettings, Reading
+from qa._generation import ABSTAIN_TEXT, Generation, GenerationRequest
+
+from ._datasets import GoldItem
+from ._metrics import TurnResult, summarize
+from ._reader_data import DEFAULT_DATA, SQUAD2_FILE
+from ._runner import load_gold, record, select_split
+
+PASSAGES = (1, 2, 3, 5)
+MARGINS = (0.0, 0.5, 1.0, 1.5, 2.0, 3.0, 4.0, 5.0, 6.0)
+MAX_SENTENCES = 3
+# a decline of an answerable question costs a user more than a wrong answer to an unanswerable
+# one costs a benchmark: thresholds that decline more than this share of any fit source's
+# answerable questions are not considered (the acceptance bounds sit at 0.10-0.15)
+MAX_FALSE_ABSTAIN = 0.15
+
+
+@dataclass
+class Case:
+    source: str
+    item: GoldItem
+    request: GenerationRequest
+    reading: Reading
+
+
+def sources(data_dir: Path) -> dict[str, list[Path]]:
+    return {
+        "squad2": [data_dir / SQUAD2_FILE],
+        "clapnq": sorted((data_dir / "clapnq").glob("clapnq_dev_*_public.jsonl")),
+    }
+
+
+def read_cases(data_dir: Path, work: Path, progress: bool) -> tuple[list[Case], dict[str, Assistant]]:
+    """Every fit question with its passages read once, at the most passages any candidate reads."""
+    from tqdm import tqdm
+
+    cases: list[Case] = []
+    bots: dict[str, Assistant] = {}
+    widest = ExtractiveSettings(passages=max(PASSAGES), first=max(PASSAGES))
+    for name, paths in sources(data_dir).items():
+        corpus = work / name / "corpus"
+        items = select_split(load_gold(paths, "auto", corpus), "fit")
+        index_documents(corpus, work / name / "index", show_progress=progress)
+        bot = bots[name] = Assistant(work / name / "index", top_k=max(PASSAGES)).warm_up()
+        gen = ExtractiveGenerator(widest)
+        for item in tqdm(items, desc=f"reading {name} fit", unit="q", disable=not progress, file=sys.stderr):
+            question = item.turns[0].question
+            vec = bot.embedder.embed_query(question)
+            hits = bot.retrieve(question, query_vec=vec)
+            request = GenerationRequest(question, question, vec, hits, bot.index, bot.embedder)
+            cases.append(Case(name, item, request, gen.read(request, widest)))
+    return cases, bots
+
+
+def _answers(
+    case: Case, bot: Assistant, gen: ExtractiveGenerator, s: ExtractiveSettings
+) -> tuple[float, TurnResult, TurnResult]:
+    """(decision score, the scored answer when it answers, the scored decline) under settings ``s``."""
+    reading = Reading(case.reading.passages[: s.passages], case.reading.reader, case.reading.notice)
+    forced = gen.compose(reading, case.request, replace(s, threshold=-math.inf))
+    score = forced.score if forced.score is not None else -math.inf
+    q = case.request.question
+    said = bot.build_answer(q, q, case.request.hits, forced, gen.name, {}, case.request.index)
+    declined = bot.build_answer(
+        q, q, case.request.hits, Generation(ABSTAIN_TEXT, True), gen.name, {}, case.request.index
+    )
+    return score, record(case.item, 0, said, 0.0, None), record(case.item, 0, declined, 0.0, None)
+
+
+def _score(
+    rows: list[tuple[str, GoldItem, float, TurnResult, TurnResult]], threshold: float
+) -> dict[str, dict]:
+    by: dict[str, list[TurnResult]] = {}
+    for source, _, score, said, declined in rows:
+        by.setdefault(source, []).append(said if score >= threshold else declined)
+    return {name: summarize(results, max(PASSAGES)) for name, results in by.items()}
+
+
+def objective(metrics: dict[str, dict]) -> float:
+    """Mean over sources of balanced decision accuracy plus answer quality (f1 or rougeL)."""
+    parts = []
+    for m in metrics.values():
+        balanced = ((m["abstain_recall"] or 0.0) + 1.0 - (m["false_abstain_rate"] or 0.0)) / 2
+        quality = m["f1"] if m.get("f1") is not None else (m.get("rougeL") or 0.0)
+        parts.append(balanced + quality)
+    return sum(parts) / len(parts)
+
+
+def sweep(cases: list[Case], bots: dict[str, Assistant], s: ExtractiveSettings) -> tuple[float, float, dict]:
+    """The best threshold for settings ``s``: (objective, threshold, metrics per source)."""
+    gen = ExtractiveGenerator(s)
+    rows = []
+    for case in cases:
+        score, said, declined = _answers(case, bots[case.source], gen, s)
+        rows.append((case.source, case.item, score, said, declined))
+    scores = sorted({round(r[2], 2) for r in rows if math.isfinite(r[2])})
+    grid = scores[:: max(1, len(scores) // 60)] or [0.0]
+    best = (-1.0, grid[0], _score(rows, grid[0]))  # the most permissive, if none keeps the bound
+    for t in grid:
+        metrics = _score(rows, t)
+        if any((m["false_abstain_rate"] or 0.0) > MAX_FALSE_ABSTAIN for m in metrics.values()):
+            continue
+        obj = objective(metrics)
+        if obj > best[0]:
+            best = (obj, t, metrics)
+    if best[0] < 0:
+        best = (objective(best[2]), best[1], best[2])
+    return best
+
+
+def _brief(metrics: dict[str, dict]) -> dict[str, dict]:
+    keys = (
+        "answer_accuracy",
+        "f1",
+        "rougeL",
+        "abstain_recall",
+        "abstain_f1",
+        "false_abstain_rate",
+        "citation_precision",
+    )
+    return {src: {k: m.get(k) for k in keys if m.get(k) is not None} for src, m in metrics.items()}
+
+
+def fit_weights(cases: list[Case], n: int, features: tuple[str, ...]) -> dict[str, float]:
+    """Weights of ``features`` beside the reader's score, from a logistic regression of
+    answerable vs not on the fit questions (each source weighted equally), scaled so the
+    reader's own coefficient is 1."""
+    import numpy as np
+    from sklearn.linear_model import LogisticRegression
+
+    X, y, w = [], [], []
+    counts = {src: sum(c.source == src for c in cases) for src in {c.source for c in cases}}
+    for c in cases:
+        passages = c.reading.passages[:n]
+        if not passages:
+            continue
+        best = max(passages, key=lambda p: p.reading.best().score)
+        X.append([best.reading.best().score, *(best.features[f] for f in features)])
+        y.append(int(c.item.turns[0].answerable))
+        w.append(len(cases) / (len(counts) * counts[c.source]))  # mean 1: the penalty keeps its scale
+    model = LogisticRegression(max_iter=5000).fit(np.array(X), np.array(y), sample_weight=np.array(w))
+    coef = model.coef_[0]
+    if coef[0] <= 0:
+        raise SystemExit("fit_answerer: the reader's score does not predict answerability on the fit data")
+    weights = {f: 0.0 for f in FEATURES}
+    weights.update({f: round(float(coef[i + 1] / coef[0]), 4) for i, f in enumerate(features)})
+    return weights
+
+
+def _row(design: str, obj: float, t: float, metrics: dict, s: ExtractiveSettings) -> dict:
+    return {
+        "design": design,
+        "objective": round(obj, 4),
+        "threshold": t,
+        "weights": s.weights,
+        "fit": _brief(metrics),
+    }
+
+
+def _design(
+    cases: list[Case], bots: dict[str, Assistant], features: tuple[str, ...], ablation: list[dict]
+) -> dict[int, float]:
+    """The objective of reading 1..5 passages with ``features`` beside the reader (rows added to ``ablation``)."""
+    scores = {}
+    for n in PASSAGES:
+        weights = fit_weights(cases, n, features) if features else {f: 0.0 for f in FEATURES}
+        s = ExtractiveSettings(passages=n, first=n, max_sentences=MAX_SENTENCES, weights=weights)
+        obj, t, metrics = sweep(cases, bots, s)
+        scores[n] = obj
+        name = " + ".join(("reader", *features)) if features else "reader alone"
+        ablation.append(_row(f"{name}, {n} passage(s) read", obj, t, metrics, s))
+    return scores
+
+
+def _join_value(m: dict[str, dict]) -> float:
+    """What joining sentences trades: ClapNQ's rougeL against every source's citation precision."""
+    parts = [m["clapnq"]["rougeL"] or 0.0] + [x["citation_precision"] or 0.0 for x in m.values()]
+    return sum(parts) / len(parts)
+
+
+def fit(cases: list[Case], bots: dict[str, Assistant]) -> tuple[ExtractiveSettings, list[dict]]:
+    ablation: list[dict] = []
+    features: tuple[str, ...] = ()
+    scores = _design(cases, bots, features, ablation)
+    for f in FEATURES:  # each named feature stays only if it raises the best objective by 0.005
+        trial = _design(cases, bots, (*features, f), ablation)
+        if max(trial.values()) > max(scores.values()) + 0.005:
+            features, scores = (*features, f), trial
+    top = max(scores.values())
+    n = min(k for k, v in scores.items() if v >= top - 0.005)
+    weights = fit_weights(cases, n, features) if features else {f: 0.0 for f in FEATURES}
+    s = ExtractiveSettings(passages=n, first=n, max_sentences=MAX_SENTENCES, weights=weights)
+    _, threshold, _ = sweep(cases, bots, s)
+    best_margin, best_value = MARGINS[0], -1.0
+    for margin in MARGINS:
+        trial_s = replace(s, threshold=threshold, join_margin=margin)
+        gen = ExtractiveGenerator(trial_s)
+        rows = [(c.source, c.item, *_answers(c, bots[c.source], gen, trial_s)) for c in cases]
+        m = _score(rows, threshold)
+        value = _join_value(m)
+        ablation.append({"design": f"join margin {margin}", "join_value": round(value, 4), "fit": _brief(m)})
+        if value > best_value:
+            best_margin, best_value = margin, value
+    one = replace(s, max_sentences=1)
+    obj, t, metrics = sweep(cases, bots, one)
+    ablation.append(_row(f"as chosen, {n} passages, answer sentence only (no joining)", obj, t, metrics, one))
+    chosen = replace(s, threshold=threshold, join_margin=best_margin)
+    obj, _, metrics = sweep(cases, bots, chosen)
+    ablation.append(_row(f"chosen: {n} passages, join margin {best_margin}", obj, threshold, metrics, chosen))
+    return chosen, ablation
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m eval.fit_answerer", description=__doc__.split("\n")[0])
+    parser.add_argument("--data", type=Path, default=DEFAULT_DATA, help="the shared data folder")
+    parser.add_argument("--work", type=Path, default=Path(".qa") / "fit-answerer", help="corpora and indexes")
+    parser.add_argument("--out", type=Path, default=ANSWERER_FILE)
+    parser.add_argument("--dry-run", action="store_true", help="print, do not write --out")
+    parser.add_argument("--quiet", action="store_true")
+    args = parser.parse_args(argv)
+    t0 = time.perf_counter()
+    cases, bots = read_cases(args.data, args.work, not args.quiet)
+    settings, ablation = fit(cases, bots)
+    record_ = {
+        "settings": settings.as_dict(),
+        "fitted_by": "python -m eval.fit_answerer",
+        "fit_on": {"squad2": "fit articles (eval/_splits.py)", "clapnq": "fit half (odd lines)"},
+        "questions": {name: sum(c.source == name for c in cases) for name in bots},
+        "reader": cases[0].reading.reader if cases else None,
+        "objective": objective.__doc__,
+        "ablation": ablation,
+        "seconds": round(time.perf_counter() - t0, 1),
+    }
+    print(json.dumps(record_, indent=2))
+    if not args.dry_run:
+        args.out.write_text(json.dumps(record_, indent=2) + "\n", encoding="utf-8")
+        print(f"wrote {args.out}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
