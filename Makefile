@@ -10,7 +10,7 @@ export GRADIO_ANALYTICS_ENABLED := False
 # pip's local mirrors print a warning per package they do not hold; they are noise.
 PIP_FILTER := { grep -v "is ignored: it is neither a file nor a directory" || true; }
 
-.PHONY: setup run test lint bench bench-quick bench-load eval clean chromium train-reader train-reader-pilot reader-eval
+.PHONY: setup run test lint bench bench-quick bench-load eval clean chromium train-reader train-reader-pilot reader-eval fit-answerer
 
 setup: $(STAMP)
 
@@ -72,6 +72,11 @@ train-reader-pilot: $(STAMP)
 # The shipped reader alone on the squad2 report articles (own paragraph): EM, F1, HasAns, NoAns, latency.
 reader-eval: $(STAMP)
 	$(PY) -m eval.reader_eval
+
+# Refit the default answerer (threshold, feature weights, passages read, join margin) on the fit
+# splits; writes qa/models/answerer.json and prints the ablation (about 4 minutes).
+fit-answerer: $(STAMP)
+	$(PY) -m eval.fit_answerer
 
 clean:
 	rm -rf .qa .pytest_cache

@@ -229,3 +229,24 @@ def test_sentences_dropped_by_verification_are_listed_escaped():
     html = sources_html(answer, 0)
     assert "Dropped by verification (1)" in html
     assert "&lt;b&gt;$9.8 billion&lt;/b&gt;" in html and "9.8 not in any passage" in html
+
+
+def test_short_answer_is_emphasised_inside_the_highlighted_sentence_and_leads_the_text():
+    from qa import ShortAnswer
+
+    a = make_answer()
+    c = a.citations[0]
+    # the span is a piece of the quote: the last word of the cited sentence
+    word = c.quote.rstrip(".").split()[-1]
+    start = c.start + c.quote.rindex(word)
+    a.short_answer = ShortAnswer(text=word, n=1, doc=c.doc, start=start, end=start + len(word))
+    html = R.sources_html(a, 0)
+    mark = html[html.index("<mark>") : html.index("</mark>")]
+    assert f'<strong class="qa-short">{R.esc(word)}</strong>' in mark
+    assert mark.replace('<strong class="qa-short">', "").replace("</strong>", "") == f"<mark>{R.esc(c.quote)}"
+    text = f"{word} \u2014 {c.quote} [1]"
+    lead = R.answer_html(text, 0, 1, short=word)
+    assert lead.startswith(f'<strong class="qa-short">{R.esc(word)}</strong> \u2014 ')
+    # a short answer inside another citation, or none, leaves the quote as it is
+    a.short_answer = ShortAnswer(text=word, n=2, doc=c.doc, start=start, end=start + len(word))
+    assert "qa-short" not in R.sources_html(a, 0)

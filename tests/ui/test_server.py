@@ -34,7 +34,11 @@ def test_seed_question_gets_the_right_answer_and_citation(server):
     assert notice == ""
     assert "3.4 million tons" in reply
     assert '<a class="qa-cite" href="#src-0-1"' in reply
-    assert 'id="src-0-1"' in sources and f"<mark>{OIL_QUOTE}</mark>" in sources
+    assert 'id="src-0-1"' in sources
+    # the cited sentence is highlighted, the short answer emphasised inside it
+    assert '<strong class="qa-short">3.4 million' in sources
+    plain = sources.replace('<strong class="qa-short">', "").replace("</strong>", "")
+    assert f"<mark>{OIL_QUOTE}</mark>" in plain
     assert "000_5c5733213d75056c.txt" in sources
 
 
