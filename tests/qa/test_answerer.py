@@ -135,7 +135,9 @@ def test_same_topic_near_miss_is_declined(bot, question):
     assert a.confidence is not None and a.confidence < 0.5
 
 
-@pytest.mark.xfail(strict=True, reason="[2/7] the reader answers these near misses with a nearby figure, name or date")
+@pytest.mark.xfail(
+    strict=True, reason="[2/7] the reader answers these near misses with a nearby figure, name or date"
+)
 @pytest.mark.parametrize(
     "question",
     [
