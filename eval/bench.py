@@ -77,7 +77,8 @@ TARGETS = {  # name: (comparison, bound, what it is)
         "stock VectorStoreIndex.from_documents time over qa index time, same files",
     ),
     "retrieval_ratio_vs_raw": ("<=", 1.5, "retrieval p50 over query embedding + raw FAISS search"),
-    "answer_p50_ms": ("<=", 100.0, "warm answer p50 on the seed index, ms"),
+    # the answer includes the reader reading the top passages (qa/_answerer.py): [2/7]'s bounds
+    "answer_p50_ms": ("<=", 200.0, "warm answer p50 on the seed index, ms"),
     "answer_p50_ms_largest": ("<=", 300.0, "warm answer p50 at the largest size, ms"),
     "help_s": ("<=", 0.5, "qa --help, s"),
     "cold_ask_s": ("<=", 5.0, "cold qa ask, process start to answer, s"),
