@@ -27,8 +27,9 @@ from index import tokens
 
 from ._generation import ABSTAIN_TEXT, Generation, GenerationRequest, ShortSpan, Span
 from ._language import non_english, notice
-from ._reader import PassageReading, Reader
+from ._reader import PassageReading, Reader, ReaderResult
 from ._types import AnswerSentence
+from ._verify import is_instruction
 
 __all__ = ["ANSWERER_FILE", "ExtractiveGenerator", "ExtractiveSettings", "Reading"]
 
@@ -101,20 +102,37 @@ class PassageRead:
     # depend on chunk length and so on the corpus, which a fitted weight must not); coverage:
     # share of the question's idf weight whose terms the passage holds
 
+    blocked: list[tuple[int, int]] = field(default_factory=list)  # sentences posing as instructions
+
+    def span(self) -> ReaderResult:
+        """The reader's best span, outside any sentence that poses as an instruction to the
+        assistant: such text is never evidence, however well it "answers" (an injection)."""
+        r = self.reading.best()
+        a, b = self.start + r.start, self.start + r.end
+        if not any(s < b and a < e for s, e in self.blocked):
+            return r
+        allowed = self.sentence_scores()
+        if not allowed:
+            return ReaderResult(float("-inf"), 0, 0, "")
+        top = max(allowed, key=lambda x: x.score)
+        return self.reading.best((top.start - self.start, top.end - self.start))
+
     def best(self, weights: dict[str, float] | None = None) -> tuple[float, int, int]:
         """(decision score, span start, span end): the reader's score plus the weighted features."""
-        r = self.reading.best()
+        r = self.span()
         return r.score + self.bonus(weights), self.start + r.start, self.start + r.end
 
     def bonus(self, weights: dict[str, float] | None) -> float:
         return sum(w * self.features.get(name, 0.0) for name, w in (weights or {}).items())
 
     def sentence_scores(self, weights: dict[str, float] | None = None) -> list[Sentence]:
-        """Each sentence's decision score: the best span inside it, plus the passage's features."""
+        """Each sentence's decision score (the best span inside it, plus the passage's features),
+        instruction-like sentences left out."""
         bonus = self.bonus(weights)
         return [
             Sentence(s, e, self.reading.best((s - self.start, e - self.start)).score + bonus)
             for s, e in self.sentences
+            if (s, e) not in self.blocked
         ]
 
 
@@ -199,15 +217,18 @@ class ExtractiveGenerator:
                 else:
                     rows, _ = index.span_sentences(hit.doc, hit.start, hit.end)
                 spans = [(int(r[1]), int(r[2])) for r in rows]
-                best = reading.best()
+                text_of = index.documents[hit.doc].text
+                blocked = [(b, e) for b, e in spans if is_instruction(text_of[b:e])]
+                passage = PassageRead(hit.doc, hit.start, spans, reading, {}, blocked)
+                best = passage.span()
                 at = hit.start + best.start
                 holder = next(((b, e) for b, e in spans if b <= at < e), None)
                 sim = hit.dense
                 if holder is not None and request.embedder is not None:
                     text = index.documents[hit.doc].text[holder[0] : holder[1]]
                     sim = float(request.embedder.embed_query(text) @ request.query_vec)
-                feats = {"similarity": sim, "coverage": coverage(reading.passage)}
-                passages.append(PassageRead(hit.doc, hit.start, spans, reading, feats))
+                passage.features = {"similarity": sim, "coverage": coverage(reading.passage)}
+                passages.append(passage)
             if max(p.best(s.weights)[0] for p in passages) >= s.threshold + s.confident:
                 break
         return Reading(passages, reader.version)

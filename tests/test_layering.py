@@ -68,7 +68,9 @@ def test_stages_import_only_the_stages_beneath_them(package):
     others = set(BENEATH) - {package}
     for module, found in _imports(package).items():
         stages = {m[1:] for m in found if m.startswith("@")} & others
-        assert stages <= BENEATH[package], f"{package}/{module}.py imports {sorted(stages - BENEATH[package])}"
+        assert stages <= BENEATH[package], (
+            f"{package}/{module}.py imports {sorted(stages - BENEATH[package])}"
+        )
 
 
 def test_the_cycle_check_finds_a_cycle():
