@@ -9,35 +9,12 @@ from __future__ import annotations
 
 import argparse
 
-from ._answerer import ExtractiveGenerator, ExtractiveSettings
+from ._answerer import ExtractiveGenerator
 from ._errors import QAError
-from ._generation import (
-    ABSTAIN_TEXT,
-    GENERATOR_NAMES,
-    Generation,
-    GenerationRequest,
-    Generator,
-    ShortSpan,
-    Span,
-    StreamingGenerator,
-)
+from ._generation import GENERATOR_NAMES, Generator
 from ._llm import DEFAULT_CONTEXT, DEFAULT_MAX_TOKENS, LLMSettings
 
-__all__ = [
-    "ABSTAIN_TEXT",
-    "GENERATOR_NAMES",
-    "ExtractiveGenerator",
-    "ExtractiveSettings",
-    "Generation",
-    "GenerationRequest",
-    "Generator",
-    "ShortSpan",
-    "Span",
-    "StreamingGenerator",
-    "generator_from_args",
-    "get_generator",
-    "make_generator",
-]
+__all__ = ["generator_from_args", "get_generator", "llm_generator", "make_generator"]
 
 
 def get_generator(name: str | Generator = "extractive", **options) -> Generator:

@@ -58,7 +58,7 @@ class FirstSentenceGenerator:
     name = "broken"
 
     def generate(self, request):
-        from qa._generators import Generation, Span
+        from qa._generation import Generation, Span
 
         hit = request.hits[0]
         rows, _ = request.index.chunk_sentences(hit.chunk)
