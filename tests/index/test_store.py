@@ -157,7 +157,8 @@ def test_killed_mid_write_leaves_previous_index_loadable(tmp_path, docs_copy, em
     update_index(docs_copy, index_dir, embedder=embedder, show_progress=False)
     before = CorpusIndex.open(index_dir)
     # enough new text that embedding and writing take a while
-    for i in range(12):
+    # (24 files: with 12, a quiet machine once finished the update before the signal landed)
+    for i in range(24):
         (docs_copy / f"extra{i}.txt").write_text((EXTRA + f" Note {i}. ") * 30, encoding="utf-8")
     proc = subprocess.Popen(
         [sys.executable, "-m", "qa", "index", str(docs_copy), "--index-dir", str(index_dir), "--quiet"],
