@@ -142,6 +142,9 @@ def test_missing_index_is_a_clear_error(tmp_path):
         CorpusIndex.open(tmp_path / "nothing")
 
 
+EXTRA_FILES = 12  # enough new text that embedding and writing take a while
+
+
 def _wait_for(predicate, timeout: float) -> bool:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -156,9 +159,7 @@ def test_killed_mid_write_leaves_previous_index_loadable(tmp_path, docs_copy, em
     index_dir = tmp_path / "idx"
     update_index(docs_copy, index_dir, embedder=embedder, show_progress=False)
     before = CorpusIndex.open(index_dir)
-    # enough new text that embedding and writing take a while
-    # (24 files: with 12, a quiet machine once finished the update before the signal landed)
-    for i in range(24):
+    for i in range(EXTRA_FILES):
         (docs_copy / f"extra{i}.txt").write_text((EXTRA + f" Note {i}. ") * 30, encoding="utf-8")
     proc = subprocess.Popen(
         [sys.executable, "-m", "qa", "index", str(docs_copy), "--index-dir", str(index_dir), "--quiet"],
@@ -179,10 +180,10 @@ def test_killed_mid_write_leaves_previous_index_loadable(tmp_path, docs_copy, em
     assert [d.key for d in after.documents] == ["000_5c5733213d75056c.txt"]
     # and the next run completes the update
     r = update_index(docs_copy, index_dir, embedder=embedder, show_progress=False)
-    assert len(r.added) == 12
+    assert len(r.added) == EXTRA_FILES
     assert not any(index_dir.glob(".staging-*"))
     manifest = json.loads((CorpusIndex.open(index_dir).path / "manifest.json").read_text())
-    assert len(manifest["documents"]) == 13
+    assert len(manifest["documents"]) == EXTRA_FILES + 1
 
 
 def test_chunks_carry_a_meaningful_title_only():
