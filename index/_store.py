@@ -584,14 +584,10 @@ def update_index(
             previous.close()
             return report
 
-        # load the model before the staging folder exists: a Ctrl-C during the imports (which
-        # some libraries' optional-import probes swallow) then cannot race the write
-        embedder = embedder or Embedder.shared(config.embed_model)
-        if any(parsed is not None for _, _, parsed in plan):
-            embedder.warm_up()
         staging = index_dir / f".staging-{secrets.token_hex(4)}"
         staging.mkdir(parents=True)
         try:
+            embedder = embedder or Embedder.shared(config.embed_model)
             builds = _chunk_new(plan, config, embedder)
             _embed_new(builds, embedder, config, show_progress, progress)
             dim = _vector_dim(builds, previous) or embedder.dim

@@ -145,6 +145,10 @@ def test_missing_index_is_a_clear_error(tmp_path):
 EXTRA_FILES = 12  # enough new text that embedding and writing take a while
 
 
+def _default_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _wait_for(predicate, timeout: float) -> bool:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -166,6 +170,9 @@ def test_killed_mid_write_leaves_previous_index_loadable(tmp_path, docs_copy, em
         cwd=REPO,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
+        # Ctrl-C as at a terminal, even when the suite itself runs in the background (a shell
+        # starts background jobs with SIGINT ignored, and children inherit that)
+        preexec_fn=_default_sigint,
     )
     staged = _wait_for(lambda: any(index_dir.glob(".staging-*")), timeout=120)
     assert staged, "the update never started writing"
