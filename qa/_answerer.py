@@ -21,6 +21,7 @@ import json
 import math
 import threading
 from dataclasses import asdict, dataclass, field, fields
+from functools import cached_property
 from pathlib import Path
 
 from index import tokens
@@ -104,6 +105,7 @@ class PassageRead:
 
     blocked: list[tuple[int, int]] = field(default_factory=list)  # sentences posing as instructions
 
+    @cached_property
     def span(self) -> ReaderResult:
         """The reader's best span, outside any sentence that poses as an instruction to the
         assistant: such text is never evidence, however well it "answers" (an injection)."""
@@ -119,7 +121,7 @@ class PassageRead:
 
     def best(self, weights: dict[str, float] | None = None) -> tuple[float, int, int]:
         """(decision score, span start, span end): the reader's score plus the weighted features."""
-        r = self.span()
+        r = self.span
         return r.score + self.bonus(weights), self.start + r.start, self.start + r.end
 
     def bonus(self, weights: dict[str, float] | None) -> float:
@@ -196,7 +198,7 @@ class ExtractiveGenerator:
         if language:
             return Reading([], reader.version, notice(language, "question"))
         index = request.index
-        hits = [h for h in request.hits][: s.passages]
+        hits = list(request.hits[: s.passages])
         if hits:
             top = index.documents[hits[0].doc].text[hits[0].start : hits[0].end]
             language = non_english(top)
@@ -204,12 +206,11 @@ class ExtractiveGenerator:
                 return Reading([], reader.version, notice(language, "best-matching passage"))
         passages: list[PassageRead] = []
         coverage = _coverage(index, request.standalone)
-        groups = [hits[: s.first], hits[s.first :]]
-        for group in groups:
+        question = request.question if request.previous else request.standalone
+        for group in (hits[: s.first], hits[s.first :]):
             if not group:
                 continue
             texts = [index.documents[h.doc].text[h.start : h.end] for h in group]
-            question = request.question if request.previous else request.standalone
             readings = reader.read_passages(question, texts, request.previous)
             for hit, reading in zip(group, readings, strict=True):
                 if hit.chunk >= 0:
@@ -220,13 +221,13 @@ class ExtractiveGenerator:
                 text_of = index.documents[hit.doc].text
                 blocked = [(b, e) for b, e in spans if is_instruction(text_of[b:e])]
                 passage = PassageRead(hit.doc, hit.start, spans, reading, {}, blocked)
-                best = passage.span()
+                best = passage.span
                 at = hit.start + best.start
                 holder = next(((b, e) for b, e in spans if b <= at < e), None)
                 sim = hit.dense
                 if holder is not None and request.embedder is not None:
-                    text = index.documents[hit.doc].text[holder[0] : holder[1]]
-                    sim = float(request.embedder.embed_query(text) @ request.query_vec)
+                    sentence = text_of[holder[0] : holder[1]]
+                    sim = float(request.embedder.embed_query(sentence) @ request.query_vec)
                 passage.features = {"similarity": sim, "coverage": coverage(reading.passage)}
                 passages.append(passage)
             if max(p.best(s.weights)[0] for p in passages) >= s.threshold + s.confident:
