@@ -99,9 +99,10 @@ Reproduce: `python -m eval.reader_eval` (`make reader-eval`).
 | NoAns accuracy | {m["no_ans_accuracy"]:.4f} |
 | latency, one question + own paragraph, p50 / p95 | {m["latency_per_passage_p50_ms"]} / {m["latency_per_passage_p95_ms"]} ms |
 | latency, one question + 256-token window, p50 / p95 | {m["latency_256_tokens_p50_ms"]} / {m["latency_256_tokens_p95_ms"]} ms |
+| the same on one thread, p50 | {m.get("latency_256_tokens_1_thread_p50_ms", "not measured")} ms |
 
-Latency on the training machine, one onnxruntime thread, while nothing else ran if the load
-allowed; `qa bench` and `python -m eval.reader_eval` measure it again anywhere.
+Latency on the training machine, {m.get("threads", 1)} onnxruntime thread(s) (the reader's default:
+as many as the CPU has, at most 4), while nothing else ran if the load allowed; `qa bench` and `python -m eval.reader_eval` measure it again anywhere.
 
 ## Limits
 English only; trained on Wikipedia prose, so tables, lists and code read worse; short spans

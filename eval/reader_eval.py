@@ -133,6 +133,9 @@ def evaluate(data_dir: Path, folder: Path = READER_DIR, split: str = "report", p
     lat = latency_256(reader, items)
     metrics["latency_256_tokens_p50_ms"] = lat["p50_ms"]
     metrics["latency_256_tokens_p95_ms"] = lat["p95_ms"]
+    metrics["threads"] = reader.threads
+    one = Reader(folder, threads=1)
+    metrics["latency_256_tokens_1_thread_p50_ms"] = latency_256(one, items)["p50_ms"]
     return {"split": split, "threshold": reader.threshold, "version": reader.version, "metrics": metrics}
 
 
