@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 _EXPORTS = {
     "ABSTAIN_TEXT": "._generation",
     "DEFAULT_TOP_K": "._assistant",
+    "MAX_QUESTION_CHARS": "._assistant",
     "GENERATOR_NAMES": "._generation",
     "Generation": "._generation",
     "GenerationRequest": "._generation",
@@ -75,7 +76,7 @@ if TYPE_CHECKING:
     )
 
     from ._answerer import ExtractiveGenerator, ExtractiveSettings
-    from ._assistant import DEFAULT_TOP_K, Assistant, QAError, answer, index_documents
+    from ._assistant import DEFAULT_TOP_K, MAX_QUESTION_CHARS, Assistant, QAError, answer, index_documents
     from ._generation import (
         ABSTAIN_TEXT,
         GENERATOR_NAMES,

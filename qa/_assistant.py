@@ -17,6 +17,7 @@ from ._retrieval import Hit, HybridRetriever, Retriever
 from ._types import Answer, Citation, RetrievedChunk, ShortAnswer, Turn
 
 DEFAULT_TOP_K = 5
+MAX_QUESTION_CHARS = 2000  # characters; a question is a sentence or two, not a document
 
 
 class Assistant:
@@ -42,13 +43,17 @@ class Assistant:
         embedder: Embedder | None = None,
         retriever: Callable[[CorpusIndex], Retriever] = HybridRetriever,
         store: StoreConfig | str | None = None,
+        max_question_chars: int = MAX_QUESTION_CHARS,
     ) -> None:
         """``store``: None reads the index's own record of where its vectors live; a
-        StoreConfig (or ``"faiss"``/``"milvus"``) insists on a kind or points at a moved URI."""
+        StoreConfig (or ``"faiss"``/``"milvus"``) insists on a kind or points at a moved URI.
+        ``max_question_chars``: longer questions are refused in one line (a question of a
+        million characters would hold every other user of a shared server up for seconds)."""
         set_offline_env()
         self.index_dir = Path(index_dir) if index_dir else default_index_dir()
         self.store = StoreConfig.coerce(store)
         self.top_k = top_k
+        self.max_question_chars = max_question_chars
         try:
             self.generator = get_generator(generator)
         except ValueError as exc:
@@ -152,6 +157,11 @@ class Assistant:
         question = (question or "").strip()
         if not question:
             raise QAError("the question is empty; ask something about your documents")
+        if len(question) > self.max_question_chars:
+            raise QAError(
+                f"the question is {len(question):,} characters long; the limit is "
+                f"{self.max_question_chars:,}: ask about one thing at a time"
+            )
         return self._stream(question, history, top_k)
 
     def _stream(

@@ -87,6 +87,17 @@ def test_empty_question_is_a_clear_error(seed_bot):
         seed_bot.answer("   ")
 
 
+def test_oversized_question_is_refused_in_one_line(seed_index):
+    from qa import MAX_QUESTION_CHARS, Assistant, QAError
+
+    bot = Assistant(seed_index, max_question_chars=50)
+    with pytest.raises(QAError, match=r"limit is 50\b") as err:
+        bot.stream("Where was the summit held? " * 3)
+    assert "\n" not in str(err.value)
+    assert bot.answer("Where was the 12th OTS Summit held?").citations  # 35 characters pass
+    assert MAX_QUESTION_CHARS == 2000
+
+
 def test_public_answer_function_reuses_one_assistant(seed_index):
     from qa import answer
 
