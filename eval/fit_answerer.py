@@ -15,7 +15,8 @@ maximises the objective, among those declining at most ``MAX_FALSE_ABSTAIN`` of 
 answerable questions (per source, balanced decision accuracy
 ``(abstain_recall + 1 - false_abstain_rate) / 2`` plus answer quality, squad2 ``f1`` or
 ClapNQ ``rougeL``, averaged over the sources); then the join margin that maximises the mean
-of ClapNQ's ``rougeL`` and each source's ``citation_precision``.
+of ClapNQ's ``rougeL`` and each source's ``citation_precision``; last, the figure check
+(``require_figures``) is kept if it does not lower the objective.
 """
 
 from __future__ import annotations
@@ -237,7 +238,15 @@ def fit(cases: list[Case], bots: dict[str, Assistant]) -> tuple[ExtractiveSettin
     ablation.append(_row(f"as chosen, {n} passages, answer sentence only (no joining)", obj, t, metrics, one))
     chosen = replace(s, threshold=threshold, join_margin=best_margin)
     obj, _, metrics = sweep(cases, bots, chosen)
-    ablation.append(_row(f"chosen: {n} passages, join margin {best_margin}", obj, threshold, metrics, chosen))
+    # the figure check (a passage missing a number the question names cannot answer it) stays
+    # only if it does not lower the objective, its threshold swept afresh
+    checked = replace(chosen, require_figures=True)
+    obj_f, t_f, metrics_f = sweep(cases, bots, checked)
+    ablation.append(_row("as chosen, with the figure check", obj_f, t_f, metrics_f, checked))
+    if obj_f >= obj:
+        chosen, obj, metrics = replace(checked, threshold=t_f), obj_f, metrics_f
+    name = f"chosen: {n} passages, join margin {best_margin}, figure check {'on' if chosen.require_figures else 'off'}"
+    ablation.append(_row(name, obj, chosen.threshold, metrics, chosen))
     return chosen, ablation
 
 

@@ -27,10 +27,11 @@ from pathlib import Path
 from index import tokens
 
 from ._generation import ABSTAIN_TEXT, Generation, GenerationRequest, ShortSpan, Span
+from ._hostile import hostile_spans
 from ._language import non_english, notice
 from ._reader import PassageReading, Reader, ReaderResult
+from ._terms import lacks_figures
 from ._types import AnswerSentence
-from ._verify import is_instruction
 
 __all__ = ["ANSWERER_FILE", "ExtractiveGenerator", "ExtractiveSettings", "Reading"]
 
@@ -52,6 +53,9 @@ class ExtractiveSettings:
     first: int = 2  # read these first; the rest only when none of them is confident
     confident: float = math.inf  # ... where confident means scoring this far above the threshold
     lead_share: float = 0.6  # lead with the span when it is shorter than this share of its sentence
+    # a passage missing a number the question names never answers it (ticket 25 is not ticket 52);
+    # kept by the fit tool only when it helps on the fit splits
+    require_figures: bool = False
 
     @classmethod
     def load(cls, path: Path = ANSWERER_FILE) -> ExtractiveSettings:
@@ -219,7 +223,7 @@ class ExtractiveGenerator:
                     rows, _ = index.span_sentences(hit.doc, hit.start, hit.end)
                 spans = [(int(r[1]), int(r[2])) for r in rows]
                 text_of = index.documents[hit.doc].text
-                blocked = [(b, e) for b, e in spans if is_instruction(text_of[b:e])]
+                blocked = hostile_spans(text_of, spans)
                 passage = PassageRead(hit.doc, hit.start, spans, reading, {}, blocked)
                 best = passage.span
                 at = hit.start + best.start
@@ -244,10 +248,11 @@ class ExtractiveGenerator:
         s = settings or self.settings
         if reading.notice:
             return Generation(reading.notice, True, confidence=0.0, reader=reading.reader)
-        if not reading.passages:
+        eligible = self._eligible(reading, request, s)
+        if not eligible:
             return Generation(ABSTAIN_TEXT, True, confidence=0.0, reader=reading.reader, score=-math.inf)
         bests = [p.best(s.weights) for p in reading.passages]
-        order = sorted(range(len(bests)), key=lambda i: -bests[i][0])
+        order = sorted(eligible, key=lambda i: -bests[i][0])
         top = order[0]
         score, a_start, a_end = bests[top]
         confidence = s.confidence(score)
@@ -259,6 +264,14 @@ class ExtractiveGenerator:
         return self._write(
             chosen, doc, a_start, a_end, score, confidence, reading.reader, text_of, s, request
         )
+
+    @staticmethod
+    def _eligible(reading: Reading, request: GenerationRequest | None, s: ExtractiveSettings) -> list[int]:
+        """The passages that may answer: all, or with ``require_figures`` those holding the question's numbers."""
+        every = list(range(len(reading.passages)))
+        if not s.require_figures or request is None:
+            return every
+        return [i for i in every if not lacks_figures(request.standalone, reading.passages[i].reading.passage)]
 
     def _sentences(
         self, reading: Reading, order: list[int], bests: list[tuple[float, int, int]], s: ExtractiveSettings

@@ -17,14 +17,16 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from index import tokens
+from index import CorpusIndex, tokens
 
 from . import _prompts as prompts
 from ._answerer import ExtractiveGenerator
 from ._errors import QAError
 from ._followup import needs_history
 from ._generation import ABSTAIN_TEXT, Generation, GenerationRequest
+from ._hostile import without_hostile
 from ._llm import LLMSettings, packaged_model_path
+from ._retrieval import Hit
 from ._terms import capitalised_terms
 from ._types import AnswerSentence, Turn
 from ._verify import compose, split_claims, verify
@@ -184,7 +186,7 @@ class LLMGenerator:
         )
         out: list[str] = []
         for hit in request.hits:
-            text = prompts.flatten(request.index.chunk_text(hit.chunk))
+            text = prompts.flatten(_source_text(request.index, hit))
             need = count(text) + 4
             if need > budget:
                 if not out and budget > 64:  # always give the model something: the top chunk, cut
@@ -289,6 +291,16 @@ class LLMGenerator:
         if not must <= set(tokens(rewrite)):
             return None
         return rewrite
+
+
+def _source_text(index: CorpusIndex, hit: Hit) -> str:
+    """A retrieved passage as the model may read it: without sentences that talk to the assistant."""
+    if hit.chunk >= 0:
+        rows, _ = index.chunk_sentences(hit.chunk)
+    else:
+        rows, _ = index.span_sentences(hit.doc, hit.start, hit.end)
+    text = index.documents[hit.doc].text
+    return without_hostile(text, hit.start, hit.end, [(int(r[1]), int(r[2])) for r in rows])
 
 
 def _as_pair(turn: Turn | dict | str) -> tuple[str, str]:

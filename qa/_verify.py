@@ -9,7 +9,7 @@ second, softer signal. A sentence keeps the citation the model gave when that pa
 supports it, is re-pointed to the retrieved passage that does when the model cited the
 wrong one, and is dropped when none does. Every kept citation points to the stored
 sentence span that supports the claim best, so ``quote == doc.text[start:end]`` holds.
-Sentences of a passage that read like instructions to the assistant ("ignore previous
+Sentences of a passage that talk to the assistant (:mod:`qa._hostile`: "ignore previous
 instructions...") are never evidence: a prompt injection cannot verify itself.
 """
 
@@ -24,6 +24,7 @@ import numpy as np
 from index import CorpusIndex, sentence_spans, tokens
 
 from ._generation import Span
+from ._hostile import hostile_spans
 from ._terms import capitalised_terms
 from ._types import AnswerSentence
 
@@ -38,13 +39,6 @@ _ABSTAIN = re.compile(
     r"\b(?:documents?|sources?|passages?|context|texts?|articles?)\b[^.]*?\b(?:do(?:es)?\s*n[o']t|did\s*n[o']t|not)\b"
     r"[^.]*?\b(?:say|mention|contain|state|specify|provide|include|answer|cover|give)|"
     r"\bno (?:information|mention|answer)\b|^\s*(?:i )?(?:do not|don't) know\b|\bnot (?:mentioned|stated|specified)\b",
-    re.I,
-)
-# instructions aimed at the assistant, which no genuine passage needs to contain
-_INSTRUCTION = re.compile(
-    r"\b(?:ignore|disregard|forget|override)\b[^.]{0,40}\b(?:instructions?|prompts?|rules?|above|previous)\b|"
-    r"\b(?:system prompt|you are now|as an ai)\b|"
-    r"\b(?:reply|respond|answer|say|output|print)\b(?: only)?(?: with)? [\"'“]?[A-Z]{4,}\b",
     re.I,
 )
 # words that frame a claim rather than carry it
@@ -145,11 +139,6 @@ def split_claims(draft: str) -> list[Claim]:
     return claims
 
 
-def is_instruction(sentence: str) -> bool:
-    """Whether a passage sentence reads like an instruction to the assistant (an injection)."""
-    return bool(_INSTRUCTION.search(sentence))
-
-
 # ---------------------------------------------------------------- evidence
 
 
@@ -184,9 +173,10 @@ def _passage(index: CorpusIndex, chunk: int) -> _Passage:
     doc = int(index.chunks[chunk, 0])
     text = index.documents[doc].text
     kept: list[tuple[int, int, int, set[str], np.ndarray]] = []  # (row, start, end, tokens, vec)
+    hostile = set(hostile_spans(text, [(int(r[1]), int(r[2])) for r in rows]))
     for i, (row, vec) in enumerate(zip(rows, vecs, strict=False)):
         s, e = int(row[1]), int(row[2])
-        if not is_instruction(text[s:e]):
+        if (s, e) not in hostile:
             kept.append((i, s, e, set(tokens(text[s:e])), vec.astype(np.float32)))
     windows = [_Window(doc, s, e, t, _prefixes(t), [v], [t]) for _, s, e, t, v in kept]
     for a, b in zip(kept, kept[1:], strict=False):

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from qa._verify import VerifySettings, compose, is_instruction, split_claims, verify
+from qa._hostile import is_instruction
+from qa._verify import VerifySettings, compose, split_claims, verify
 
 OIL_Q = "How much Kazakh oil has been exported via the Baku-Tbilisi-Ceyhan pipeline since 2023?"
 OIL_EVIDENCE = "approximately 3.4 million tons of Kazakh oil have been exported"
