@@ -30,7 +30,7 @@ from ._generation import ABSTAIN_TEXT, Generation, GenerationRequest, ShortSpan,
 from ._hostile import hostile_spans
 from ._language import non_english, notice
 from ._reader import PassageReading, Reader, ReaderResult
-from ._terms import lacks_figures
+from ._terms import names_another_figure
 from ._types import AnswerSentence
 
 __all__ = ["ANSWERER_FILE", "ExtractiveGenerator", "ExtractiveSettings", "Reading"]
@@ -53,8 +53,8 @@ class ExtractiveSettings:
     first: int = 2  # read these first; the rest only when none of them is confident
     confident: float = math.inf  # ... where confident means scoring this far above the threshold
     lead_share: float = 0.6  # lead with the span when it is shorter than this share of its sentence
-    # a passage missing a number the question names never answers it (ticket 25 is not ticket 52);
-    # kept by the fit tool only when it helps on the fit splits
+    # a passage about another one of what the question names by number never answers it (ticket
+    # 52 for ticket 25, 1997 for 1998); kept by the fit tool only when it does not hurt the fit splits
     require_figures: bool = False
 
     @classmethod
@@ -267,11 +267,13 @@ class ExtractiveGenerator:
 
     @staticmethod
     def _eligible(reading: Reading, request: GenerationRequest | None, s: ExtractiveSettings) -> list[int]:
-        """The passages that may answer: all, or with ``require_figures`` those holding the question's numbers."""
+        """The passages that may answer: all, or with ``require_figures`` those not about another
+        one of what the question names by number (ticket 52 for ticket 25)."""
         every = list(range(len(reading.passages)))
         if not s.require_figures or request is None:
             return every
-        return [i for i in every if not lacks_figures(request.standalone, reading.passages[i].reading.passage)]
+        question = request.standalone
+        return [i for i in every if not names_another_figure(question, reading.passages[i].reading.passage)]
 
     def _sentences(
         self, reading: Reading, order: list[int], bests: list[tuple[float, int, int]], s: ExtractiveSettings
