@@ -27,6 +27,8 @@ import gradio as gr  # noqa: E402
 
 from . import _render as R  # noqa: E402
 from ._docs import DEFAULT_MAX_UPLOAD_MB, Library, Progress
+from ._guard import question_too_long
+from ._uploads import UPLOAD_EXPIRY, discard_upload
 
 if TYPE_CHECKING:
     from qa import Answer, Generator
@@ -101,14 +103,16 @@ def theme() -> gr.themes.Base:
 
 def launch_options(max_upload_mb: float = DEFAULT_MAX_UPLOAD_MB) -> dict[str, Any]:
     """What ``Blocks.launch`` needs besides host and port (Gradio 6 takes theme/css/head here)."""
-    transport_cap = max(2 * max_upload_mb, max_upload_mb + 1)  # our own check gives the message
+    from ._guard import guard_middleware
+
     return {
         "theme": theme(),
         "css": CSS,
         "head": HEAD,
         "ssr_mode": False,
-        "max_file_size": f"{int(transport_cap * 1_000_000)}b",
+        "max_file_size": f"{int(max_upload_mb * 1_000_000)}b",  # refused at the upload endpoint
         "show_error": False,
+        "app_kwargs": {"middleware": [guard_middleware(max_upload_mb)]},  # upload types, login throttle
     }
 
 
@@ -220,13 +224,18 @@ class ChatService:
         embedder: Any,
         stream_delay: float,
         store: Any = None,
+        max_question_chars: int | None = None,
     ) -> None:
-        from qa import Assistant
+        from qa import MAX_QUESTION_CHARS, Assistant
 
         self.docs_dir = docs_dir
         self.top_k = top_k
         self.stream_delay = stream_delay
-        self.bot = Assistant(index_dir, top_k=top_k, embedder=embedder, store=store)
+        self.max_question_chars = max_question_chars or MAX_QUESTION_CHARS
+        self.bot = Assistant(
+            index_dir, top_k=top_k, embedder=embedder, store=store, max_question_chars=self.max_question_chars
+        )
+        self.startup_notes: list[str] = []  # files taken out or skipped at startup, one line each
         self.store = store
         self.index_dir = self.bot.index_dir  # the default ($QA_INDEX_DIR or ./.qa/index) resolved
         self._embedder = embedder
@@ -250,21 +259,12 @@ class ChatService:
             except QAError:
                 return None
 
-    def sync(self) -> Any:
+    def sync(self, rebuild: bool = False) -> Any:
         """Index the docs folder at startup, with the answering embedder (nothing else runs yet)."""
-        from qa import index_documents
-
         self.docs_dir.mkdir(parents=True, exist_ok=True)
-        if self._embedder is None:
-            return self.library.sync()
-        index = self.live_index()
-        options: dict[str, Any] = {"show_progress": False, "embedder": self._embedder, "store": self.store}
-        if index is not None:
-            m = index.manifest
-            if m["embed_model"] != self._embedder.model_name:
-                return self.library.sync()
-            options.update(chunk_size=m["chunk_size"], chunk_overlap=m["chunk_overlap"])
-        return index_documents(self.docs_dir, self.index_dir, **options)
+        report = self.library.sync(rebuild=rebuild, embedder=self._embedder, notes=self.startup_notes)
+        self.startup_notes += [f"skipped {Path(path).name}: {why}" for path, why in report.skipped]
+        return report
 
     def n_documents(self) -> int:
         index = self.live_index()
@@ -316,7 +316,7 @@ def _example_text(evt: gr.SelectData) -> str:
 
 def build_blocks(service: ChatService) -> gr.Blocks:
     """Lay out the page and wire its events; every event has an ``api_name`` for clients."""
-    from qa import GENERATOR_NAMES, QAError, Turn
+    from qa import GENERATOR_NAMES, SUPPORTED_SUFFIXES, QAError, Turn
 
     def ask(question: str, top_k: float, generator: str, conv: Conversation):
         with conv.one_question_at_a_time():
@@ -327,6 +327,10 @@ def build_blocks(service: ChatService) -> gr.Blocks:
         if not q:
             msg = "Type a question about your documents first."
             yield question, chat_messages(conv.turns), gr.skip(), R.notice_html(msg)
+            return
+        if len(q) > service.max_question_chars:  # before it enters the conversation or any queue
+            msg = f"Could not answer: {question_too_long(len(q), service.max_question_chars)}"
+            yield gr.skip(), chat_messages(conv.turns), gr.skip(), R.notice_html(msg)
             return
         if service.n_documents() == 0:
             msg = (
@@ -420,7 +424,11 @@ def build_blocks(service: ChatService) -> gr.Blocks:
 
     def add_documents(files: list[str] | None):
         pairs = [(Path(f), Path(f).name) for f in files or []]
-        yield from run_job(service.library.add(pairs))
+        try:
+            yield from run_job(service.library.add(pairs))
+        finally:  # the docs folder has its copy now; Gradio's temp copy must not pile up
+            for f in files or []:
+                discard_upload(f)
 
     def remove_document(key: str | None):
         yield from run_job(service.library.remove(key))
@@ -430,7 +438,9 @@ def build_blocks(service: ChatService) -> gr.Blocks:
 
     mb = service.library.max_upload_mb
     kinds = ".txt .md .html .pdf .docx"
-    with gr.Blocks(title="qa — answers with sources", analytics_enabled=False) as demo:
+    # Uploads never handed to an event (a client can POST to the endpoint alone) expire.
+    blocks_options: dict[str, Any] = {"delete_cache": UPLOAD_EXPIRY}
+    with gr.Blocks(title="qa — answers with sources", analytics_enabled=False, **blocks_options) as demo:
         conv = gr.State(Conversation())  # per browser session; handlers change it in place
         gr.Markdown(
             "## Ask your documents\nEvery answer quotes its sources; click **[n]** to see the passage."
@@ -458,6 +468,7 @@ def build_blocks(service: ChatService) -> gr.Blocks:
                             elem_id="qa-question",
                             scale=6,
                             max_lines=4,
+                            max_length=service.max_question_chars,  # the server checks it too
                             autofocus=True,
                         )
                         ask_btn = gr.Button("Ask", variant="primary", scale=1, elem_id="qa-ask", min_width=80)
@@ -483,6 +494,7 @@ def build_blocks(service: ChatService) -> gr.Blocks:
                 )
                 files = gr.File(
                     file_count="multiple",
+                    file_types=list(SUPPORTED_SUFFIXES),
                     type="filepath",
                     label=f"Add documents ({kinds})",
                     elem_id="qa-upload",
