@@ -8,6 +8,7 @@ Gradio and the models load only when an app is built, so importing ``ui`` is che
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -23,11 +24,16 @@ __all__ = [
     "DEFAULT_HOST",
     "DEFAULT_MAX_UPLOAD_MB",
     "DEFAULT_PORT",
+    "ServeError",
     "build_app",
     "launch_options",
     "safe_filename",
     "serve",
 ]
+
+
+class ServeError(Exception):
+    """The chat cannot be served (the address is taken, ...); ``str()`` is one line."""
 
 
 def build_app(
@@ -40,11 +46,16 @@ def build_app(
     stream_delay: float = 0.02,
     sync: bool = True,
     store: Any = None,
+    rebuild: bool = False,
+    max_question_chars: int | None = None,
 ) -> gr.Blocks:
     """The chat app over ``docs_dir``; with ``sync`` the folder is indexed (incrementally) first.
 
-    ``embedder`` (a ``qa.Embedder``) is reused for answering, e.g. one already loaded.
-    Raises the index's one-line errors (``qa.IndexError_``) when the folder cannot be indexed.
+    ``embedder`` (a ``qa.Embedder``) is reused for answering, e.g. one already loaded;
+    ``rebuild`` re-embeds every file; longer questions than ``max_question_chars``
+    (default ``qa.MAX_QUESTION_CHARS``) get a one-line message. A file that breaks
+    indexing is moved to ``.qa-failed/`` and named in ``app.qa_service.startup_notes``.
+    Raises one-line errors (``qa.IndexError_``, ``ServeError``) when the folder cannot be indexed.
     """
     from ._app import ChatService, build_blocks
 
@@ -56,9 +67,15 @@ def build_app(
         embedder=embedder,
         stream_delay=stream_delay,
         store=store,
+        max_question_chars=max_question_chars,
     )
     if sync:
-        service.sync()
+        from ._isolate import IndexingFailed
+
+        try:
+            service.sync(rebuild=rebuild)
+        except IndexingFailed as exc:
+            raise ServeError(f"indexing {service.docs_dir} failed: {exc}") from exc
         if service.n_documents():
             service.bot.warm_up()  # the first question should not wait for the model
     demo = build_blocks(service)
@@ -83,17 +100,37 @@ def serve(
     max_upload_mb: float = DEFAULT_MAX_UPLOAD_MB,
     top_k: int = 5,
     store: Any = None,
+    rebuild: bool = False,
+    max_question_chars: int | None = None,
 ) -> None:
-    """Index ``docs_dir`` and serve the chat until interrupted; ``store`` is a ``qa.StoreConfig``."""
-    demo = build_app(docs_dir, index_dir, top_k=top_k, max_upload_mb=max_upload_mb, store=store)
+    """Index ``docs_dir`` and serve the chat until interrupted; ``store`` is a ``qa.StoreConfig``.
+
+    Files taken out or skipped while indexing are named on stderr, one line each.
+    """
+    demo = build_app(
+        docs_dir,
+        index_dir,
+        top_k=top_k,
+        max_upload_mb=max_upload_mb,
+        store=store,
+        rebuild=rebuild,
+        max_question_chars=max_question_chars,
+    )
     service = demo.qa_service  # type: ignore[attr-defined]
+    for note in service.startup_notes:
+        print(f"qa: warning: {note}", file=sys.stderr)
     print(
-        f"documents: {service.docs_dir.resolve()} ({service.n_documents()} indexed); index: {service.index_dir}"
+        f"documents: {service.docs_dir.resolve()} ({service.n_documents()} indexed); index: {service.index_dir}",
+        flush=True,
     )
-    demo.launch(
-        server_name=host,
-        server_port=port,
-        auth=auth or None,
-        auth_message="Sign in to ask questions about these documents." if auth else None,
-        **launch_options(max_upload_mb),
-    )
+    try:
+        demo.launch(
+            server_name=host,
+            server_port=port,
+            auth=auth or None,
+            auth_message="Sign in to ask questions about these documents." if auth else None,
+            **launch_options(max_upload_mb),
+        )
+    except OSError as exc:  # the port was taken after all, between the CLI's check and the bind
+        reason = str(exc.strerror or exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise ServeError(f"cannot serve on {host}:{port}: {reason}") from exc

@@ -26,7 +26,10 @@ os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
 import gradio as gr  # noqa: E402
 
 from . import _render as R  # noqa: E402
-from ._docs import DEFAULT_MAX_UPLOAD_MB, Library, Progress
+from ._docs import Library, Progress
+from ._guard import question_too_long
+from ._page import launch_options  # noqa: F401 - re-exported for ui.launch_options
+from ._uploads import UPLOAD_EXPIRY, discard_upload
 
 if TYPE_CHECKING:
     from qa import Answer, Generator
@@ -42,74 +45,6 @@ SEED_EXAMPLES = (
 )
 DOC_HEADERS = ["Document", "Title", "Passages", "Pages", "Characters"]
 ASK_CONCURRENCY = 16  # answering itself is serialised; this only lets streams interleave
-
-CSS = """
-#qa-sources { max-height: 78vh; overflow-y: auto; }
-.qa-sources { font-size: 0.95em; }
-.qa-src-for { margin: 0 0 .4em; opacity: .85; }
-.qa-src, .qa-ret { border-left: 3px solid var(--color-accent, #f97316); padding: .35em .7em;
-  margin: .6em 0; background: var(--block-background-fill); border-radius: 4px; }
-.qa-ret { border-left-color: var(--border-color-primary, #d1d5db); }
-.qa-src.qa-flash { outline: 3px solid #f59e0b; outline-offset: 2px; }
-.qa-src-head { font-weight: 600; }
-.qa-src-meta { font-size: .82em; opacity: .75; }
-.qa-passage { margin: .35em 0; padding: 0; border: 0; font-style: normal; }
-.qa-passage mark { background: #fde68a; color: #111827; padding: 0 .1em; border-radius: 2px; }
-.qa-short { font-weight: 700; text-decoration: underline; text-decoration-thickness: 2px; }
-a.qa-cite { font-weight: 600; text-decoration: none; }
-.qa-abstain { border: 1px dashed #b45309; background: #fffbeb; color: #78350f; padding: .5em .7em;
-  border-radius: 6px; }
-.qa-abstain-label { font-weight: 700; text-transform: uppercase; font-size: .78em; letter-spacing: .04em;
-  margin-right: .4em; }
-.qa-notice { color: #9a3412; background: #fff7ed; border: 1px solid #fdba74; padding: .4em .7em;
-  border-radius: 6px; }
-.qa-ok { color: #166534; } .qa-err { color: #9a3412; } .qa-busy { opacity: .85; }
-.qa-standalone { font-size: .8em; opacity: .7; margin-top: .35em; }
-.qa-pending { opacity: .6; font-style: italic; }
-"""
-
-# Clicking [n] in an answer scrolls its passage into view. Another answer's passages
-# appear a moment later (the chatbot's select event re-renders the panel), so wait.
-HEAD = """<script>
-document.addEventListener('click', function (ev) {
-  var a = ev.target && ev.target.closest ? ev.target.closest('a.qa-cite') : null;
-  if (!a) return;
-  ev.preventDefault();
-  var id = (a.getAttribute('href') || '').slice(1);
-  var tries = 0;
-  (function reveal() {
-    var el = document.getElementById(id);
-    if (el) {
-      el.scrollIntoView({block: 'center'});
-      el.classList.add('qa-flash');
-      setTimeout(function () { el.classList.remove('qa-flash'); }, 1600);
-    } else if (tries++ < 60) {
-      setTimeout(reveal, 100);
-    }
-  })();
-}, true);
-</script>"""
-
-SYSTEM_FONTS = ["system-ui", "-apple-system", "Segoe UI", "Roboto", "Helvetica", "Arial", "sans-serif"]
-MONO_FONTS = ["ui-monospace", "SFMono-Regular", "Menlo", "Consolas", "monospace"]
-
-
-def theme() -> gr.themes.Base:
-    """Plain font-family names: the page fetches no web fonts, so it works offline."""
-    return gr.themes.Default(font=SYSTEM_FONTS, font_mono=MONO_FONTS)
-
-
-def launch_options(max_upload_mb: float = DEFAULT_MAX_UPLOAD_MB) -> dict[str, Any]:
-    """What ``Blocks.launch`` needs besides host and port (Gradio 6 takes theme/css/head here)."""
-    transport_cap = max(2 * max_upload_mb, max_upload_mb + 1)  # our own check gives the message
-    return {
-        "theme": theme(),
-        "css": CSS,
-        "head": HEAD,
-        "ssr_mode": False,
-        "max_file_size": f"{int(transport_cap * 1_000_000)}b",
-        "show_error": False,
-    }
 
 
 @dataclass
@@ -220,13 +155,18 @@ class ChatService:
         embedder: Any,
         stream_delay: float,
         store: Any = None,
+        max_question_chars: int | None = None,
     ) -> None:
-        from qa import Assistant
+        from qa import MAX_QUESTION_CHARS, Assistant
 
         self.docs_dir = docs_dir
         self.top_k = top_k
         self.stream_delay = stream_delay
-        self.bot = Assistant(index_dir, top_k=top_k, embedder=embedder, store=store)
+        self.max_question_chars = max_question_chars or MAX_QUESTION_CHARS
+        self.bot = Assistant(
+            index_dir, top_k=top_k, embedder=embedder, store=store, max_question_chars=self.max_question_chars
+        )
+        self.startup_notes: list[str] = []  # files taken out or skipped at startup, one line each
         self.store = store
         self.index_dir = self.bot.index_dir  # the default ($QA_INDEX_DIR or ./.qa/index) resolved
         self._embedder = embedder
@@ -250,21 +190,12 @@ class ChatService:
             except QAError:
                 return None
 
-    def sync(self) -> Any:
+    def sync(self, rebuild: bool = False) -> Any:
         """Index the docs folder at startup, with the answering embedder (nothing else runs yet)."""
-        from qa import index_documents
-
         self.docs_dir.mkdir(parents=True, exist_ok=True)
-        if self._embedder is None:
-            return self.library.sync()
-        index = self.live_index()
-        options: dict[str, Any] = {"show_progress": False, "embedder": self._embedder, "store": self.store}
-        if index is not None:
-            m = index.manifest
-            if m["embed_model"] != self._embedder.model_name:
-                return self.library.sync()
-            options.update(chunk_size=m["chunk_size"], chunk_overlap=m["chunk_overlap"])
-        return index_documents(self.docs_dir, self.index_dir, **options)
+        report = self.library.sync(rebuild=rebuild, embedder=self._embedder, notes=self.startup_notes)
+        self.startup_notes += [f"skipped {Path(path).name}: {why}" for path, why in report.skipped]
+        return report
 
     def n_documents(self) -> int:
         index = self.live_index()
@@ -316,7 +247,7 @@ def _example_text(evt: gr.SelectData) -> str:
 
 def build_blocks(service: ChatService) -> gr.Blocks:
     """Lay out the page and wire its events; every event has an ``api_name`` for clients."""
-    from qa import GENERATOR_NAMES, QAError, Turn
+    from qa import GENERATOR_NAMES, SUPPORTED_SUFFIXES, QAError, Turn
 
     def ask(question: str, top_k: float, generator: str, conv: Conversation):
         with conv.one_question_at_a_time():
@@ -327,6 +258,10 @@ def build_blocks(service: ChatService) -> gr.Blocks:
         if not q:
             msg = "Type a question about your documents first."
             yield question, chat_messages(conv.turns), gr.skip(), R.notice_html(msg)
+            return
+        if len(q) > service.max_question_chars:  # before it enters the conversation or any queue
+            msg = f"Could not answer: {question_too_long(len(q), service.max_question_chars)}"
+            yield gr.skip(), chat_messages(conv.turns), gr.skip(), R.notice_html(msg)
             return
         if service.n_documents() == 0:
             msg = (
@@ -420,7 +355,11 @@ def build_blocks(service: ChatService) -> gr.Blocks:
 
     def add_documents(files: list[str] | None):
         pairs = [(Path(f), Path(f).name) for f in files or []]
-        yield from run_job(service.library.add(pairs))
+        try:
+            yield from run_job(service.library.add(pairs))
+        finally:  # the docs folder has its copy now; Gradio's temp copy must not pile up
+            for f in files or []:
+                discard_upload(f)
 
     def remove_document(key: str | None):
         yield from run_job(service.library.remove(key))
@@ -430,7 +369,9 @@ def build_blocks(service: ChatService) -> gr.Blocks:
 
     mb = service.library.max_upload_mb
     kinds = ".txt .md .html .pdf .docx"
-    with gr.Blocks(title="qa — answers with sources", analytics_enabled=False) as demo:
+    # Uploads never handed to an event (a client can POST to the endpoint alone) expire.
+    blocks_options: dict[str, Any] = {"delete_cache": UPLOAD_EXPIRY}
+    with gr.Blocks(title="qa — answers with sources", analytics_enabled=False, **blocks_options) as demo:
         conv = gr.State(Conversation())  # per browser session; handlers change it in place
         gr.Markdown(
             "## Ask your documents\nEvery answer quotes its sources; click **[n]** to see the passage."
@@ -458,6 +399,7 @@ def build_blocks(service: ChatService) -> gr.Blocks:
                             elem_id="qa-question",
                             scale=6,
                             max_lines=4,
+                            max_length=service.max_question_chars,  # the server checks it too
                             autofocus=True,
                         )
                         ask_btn = gr.Button("Ask", variant="primary", scale=1, elem_id="qa-ask", min_width=80)
@@ -483,6 +425,7 @@ def build_blocks(service: ChatService) -> gr.Blocks:
                 )
                 files = gr.File(
                     file_count="multiple",
+                    file_types=list(SUPPORTED_SUFFIXES),
                     type="filepath",
                     label=f"Add documents ({kinds})",
                     elem_id="qa-upload",

@@ -7,6 +7,7 @@ one run at a time, while questions keep being answered from the previous generat
 
 from __future__ import annotations
 
+import contextlib
 import os
 import queue
 import re
@@ -15,6 +16,9 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from ._isolate import IndexingFailed, cause, index_isolating
+from ._uploads import free_name
 
 DEFAULT_MAX_UPLOAD_MB = 20.0
 _MAX_NAME = 120
@@ -149,7 +153,10 @@ class Library:
         return target
 
     def add(self, files: list[tuple[Path, str]]) -> Iterator[Progress]:
-        """Check, copy and index uploaded ``(temp path, original name)`` pairs."""
+        """Check, copy and index uploaded ``(temp path, original name)`` pairs.
+
+        A name already in the folder keeps both: the upload is saved as ``name (2).ext``.
+        """
         problems: list[str] = []
         accepted: list[tuple[str, bytes]] = []
         if not files:
@@ -163,29 +170,42 @@ class Library:
                 problems.append(str(exc))
             except OSError as exc:
                 problems.append(f"{original}: could not read the upload ({exc.strerror or exc})")
-        if not accepted:
-            yield Progress(" ".join(problems), done=True, ok=False)
-            return
-        names = []
+        notes: list[str] = []
+        names: list[str] = []
         for name, data in accepted:
-            self._place(name, data)
-            names.append(name)
-        yield from self._reindex(f"Adding {', '.join(names)}", problems)
+            existing = self.docs_dir / name
+            with contextlib.suppress(OSError):
+                if existing.is_file() and existing.read_bytes() == data:
+                    notes.append(f"{name} is already in the documents (same content); not added again.")
+                    continue
+            target = free_name(self.docs_dir, name, set(names))
+            if target != name:
+                notes.append(f"{name} exists; saved as {target}.")
+            self._place(target, data)
+            names.append(target)
+        if not names:
+            yield Progress(" ".join(notes + problems), done=True, ok=not problems)
+            return
+        yield from self._reindex(f"Adding {', '.join(names)}", problems, uploaded=names, notes=notes)
 
     # ------------------------------------------------------------------ removal
 
     def remove(self, key: str | None) -> Iterator[Progress]:
-        """Delete one indexed document from the folder and drop it from the index."""
+        """Delete a document from the folder and drop it from the index.
+
+        Works when its file is already gone (the index still answers from it) and for a
+        file that is in the folder but never made it into the index.
+        """
         key = (key or "").strip()
-        known = {d.key for d in self.documents()}
         if not key:
             yield Progress("Choose a document to remove.", done=True, ok=False)
             return
-        if key not in known:
-            yield Progress(f"There is no indexed document named {key}.", done=True, ok=False)
-            return
         root = self.docs_dir.resolve()
         path = (root / key).resolve()
+        known = {d.key for d in self.documents()}
+        if key not in known and not (root in path.parents and path.is_file()):
+            yield Progress(f"There is no indexed document named {key}.", done=True, ok=False)
+            return
         if root not in path.parents:
             yield Progress(f"{key} is not inside the documents folder.", done=True, ok=False)
             return
@@ -198,22 +218,38 @@ class Library:
 
     # ------------------------------------------------------------------ indexing
 
-    def sync(self) -> Any:
-        """Index the folder now, in this thread (startup); raises the index's errors."""
+    def sync(self, *, rebuild: bool = False, embedder: Any = None, notes: list[str] | None = None) -> Any:
+        """Index the folder now, in this thread (startup); raises the index's errors.
+
+        A file that breaks indexing is moved to ``.qa-failed/`` and named in ``notes``;
+        ``embedder`` (the answering one) saves loading a second model at startup.
+        """
         from qa import index_documents
 
         with self._lock:
-            return index_documents(self.docs_dir, self.index_dir, **self._index_options())
+            options = self._index_options(rebuild=rebuild, embedder=embedder)
+            return index_isolating(
+                lambda: index_documents(self.docs_dir, self.index_dir, rebuild=rebuild, **options),
+                self.docs_dir,
+                None if rebuild else self._open_index(),
+                options,
+                uploaded=set(),
+                notes=notes if notes is not None else [],
+            )
 
-    def _index_options(self) -> dict[str, Any]:
+    def _index_options(self, *, rebuild: bool = False, embedder: Any = None) -> dict[str, Any]:
         options: dict[str, Any] = {"show_progress": False, "store": self.store}
-        index = self._open_index()
+        index = None if rebuild else self._open_index()
         if index is not None:  # keep the chunking the index was built with
             m = index.manifest
             options.update(
                 embed_model=m["embed_model"], chunk_size=m["chunk_size"], chunk_overlap=m["chunk_overlap"]
             )
-        options["embedder"] = self._indexing_embedder(options.get("embed_model"))
+        model = options.get("embed_model")
+        if embedder is not None and (model is None or embedder.model_name == model):
+            options["embedder"] = embedder
+        else:
+            options["embedder"] = self._indexing_embedder(model)
         return options
 
     def _indexing_embedder(self, model: str | None) -> Any:
@@ -224,24 +260,41 @@ class Library:
             self._embedder = Embedder(model) if model else Embedder()
         return self._embedder
 
-    def _reindex(self, what: str, problems: list[str]) -> Iterator[Progress]:
+    def _reindex(
+        self,
+        what: str,
+        problems: list[str],
+        *,
+        uploaded: list[str] | None = None,
+        notes: list[str] | None = None,
+    ) -> Iterator[Progress]:
+        """Index in a worker thread, reporting progress; a file that breaks it is taken out.
+
+        Uploads that do not make it into the index are deleted again, so nothing of a
+        failed upload stays in the folder to break the next run.
+        """
         from qa import IndexError_, index_documents
 
+        uploaded = uploaded or []
+        notes = list(notes or [])
         while not self._lock.acquire(timeout=0.5):
             yield Progress(f"{what}: waiting for another indexing run to finish…")
         events: queue.Queue[tuple[str, Any]] = queue.Queue()
-        warnings: list[str] = []
 
         def work() -> None:
             try:
                 options = self._index_options()
                 options["progress"] = lambda done, total: events.put(("progress", (done, total)))
-                options["warn"] = warnings.append
-                events.put(("done", index_documents(self.docs_dir, self.index_dir, **options)))
-            except IndexError_ as exc:
-                events.put(("error", str(exc)))
+                options["warn"] = lambda _msg: None  # skipped files are in the report
+                run = lambda: index_documents(self.docs_dir, self.index_dir, **options)  # noqa: E731
+                report = index_isolating(
+                    run, self.docs_dir, self._open_index(), options, uploaded=set(uploaded), notes=notes
+                )
+                events.put(("done", report))
+            except (IndexError_, IndexingFailed) as exc:
+                events.put(("error", cause(exc)))
             except Exception as exc:  # noqa: BLE001 - shown as one line; the index stays as it was
-                events.put(("error", f"{type(exc).__name__}: {exc}"))
+                events.put(("error", cause(exc)))
             finally:
                 self._lock.release()
 
@@ -261,14 +314,42 @@ class Library:
                 done, total = value
                 yield Progress(f"{what}: embedded {done} of {total} passages…")
             elif kind == "error":
-                yield Progress(f"{what} failed: {value}", done=True, ok=False)
+                gone = self._discard(uploaded)
+                tail = f" {', '.join(gone)} not added." if gone else ""
+                yield Progress(
+                    " ".join([f"{what} failed: {value}.{tail}", *notes, *problems]), done=True, ok=False
+                )
                 return
             else:
-                yield Progress(_report_line(value, problems), done=True, ok=not problems)
+                notes += self._discard_skipped(value, uploaded)
+                failed = bool(problems) or any("could not be indexed" in n for n in notes)
+                yield Progress(_report_line(value, notes, problems), done=True, ok=not failed)
                 return
 
+    def _discard(self, names: list[str]) -> list[str]:
+        """Delete uploads that did not get indexed; the names that were still there."""
+        gone = []
+        for name in names:
+            path = self.docs_dir / name
+            if path.exists():
+                with contextlib.suppress(OSError):
+                    path.unlink()
+                    gone.append(name)
+        return gone
 
-def _report_line(report: Any, problems: list[str]) -> str:
+    def _discard_skipped(self, report: Any, uploaded: list[str]) -> list[str]:
+        """Uploads the index skipped (unreadable after all) leave the folder, one note each."""
+        notes = []
+        for path, why in list(report.skipped):
+            name = Path(path).name
+            if name in uploaded:
+                self._discard([name])
+                report.skipped.remove((path, why))
+                notes.append(f"{name} could not be indexed ({why}); it was not added.")
+        return notes
+
+
+def _report_line(report: Any, notes: list[str], problems: list[str]) -> str:
     parts = []
     for label, keys in (("added", report.added), ("updated", report.updated), ("removed", report.removed)):
         if keys:
@@ -277,6 +358,8 @@ def _report_line(report: Any, problems: list[str]) -> str:
     line += f" The index holds {report.n_documents} document(s), {report.n_chunks} passages."
     for path, why in report.skipped:
         line += f" Skipped {Path(path).name}: {why}."
+    for note in notes:
+        line += f" {note}"
     if problems:
         line += " Not added: " + " ".join(problems)
     return line

@@ -15,6 +15,8 @@ from qa.cli import fail
 
 from . import DEFAULT_HOST, DEFAULT_MAX_UPLOAD_MB, DEFAULT_PORT
 
+DEFAULT_MAX_QUESTION_CHARS = 2000  # qa.MAX_QUESTION_CHARS; kept here so --help loads nothing
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
@@ -45,7 +47,18 @@ def register(sub: argparse._SubParsersAction) -> None:
         default=os.environ.get("QA_MAX_UPLOAD_MB", f"{DEFAULT_MAX_UPLOAD_MB:g}"),
         help=f"largest upload per file in MB (default: $QA_MAX_UPLOAD_MB or {DEFAULT_MAX_UPLOAD_MB:g})",
     )
+    p.add_argument(
+        "--max-question-chars",
+        default=os.environ.get("QA_MAX_QUESTION_CHARS", str(DEFAULT_MAX_QUESTION_CHARS)),
+        help="longest question accepted, in characters (default: $QA_MAX_QUESTION_CHARS or "
+        f"{DEFAULT_MAX_QUESTION_CHARS:,})",
+    )
     p.add_argument("--top-k", type=int, default=5, help="passages to retrieve (default 5)")
+    p.add_argument(
+        "--rebuild",
+        action="store_true",
+        help="discard the index and embed every document again (after a model or chunking change)",
+    )
     from qa import add_store_arguments  # standard library only: registering stays instant
 
     add_store_arguments(p)
@@ -93,6 +106,15 @@ def cmd_serve(args: argparse.Namespace) -> int:
     if not max_mb > 0:
         return fail(f"--max-upload-mb must be more than 0 (got {args.max_upload_mb})")
     try:
+        max_chars = int(args.max_question_chars)
+    except ValueError:
+        return fail(
+            "--max-question-chars / QA_MAX_QUESTION_CHARS must be a whole number of characters "
+            f"(got {args.max_question_chars!r})"
+        )
+    if max_chars < 1:
+        return fail(f"--max-question-chars must be at least 1 (got {args.max_question_chars})")
+    try:
         auth = _auth(args)
     except ValueError as exc:
         return fail(str(exc))
@@ -117,7 +139,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     from qa import IndexError_, QAError, StoreError, store_from_args
 
-    from . import serve
+    from . import ServeError, serve
 
     index_dir = Path(args.index_dir) if args.index_dir else None
     try:
@@ -141,9 +163,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
             max_upload_mb=max_mb,
             top_k=args.top_k,
             store=store,
+            rebuild=args.rebuild,
+            max_question_chars=max_chars,
         )
-    except (QAError, IndexError_) as exc:
+    except (QAError, IndexError_, ServeError) as exc:
         return fail(str(exc))
-    except OSError as exc:  # the port was taken after all, between our check and Gradio's bind
-        return fail(f"cannot serve on {args.host}:{args.port}: {exc}")
+    except OSError as exc:  # reading the documents or the index, not the port (ServeError says that)
+        return fail(f"cannot start: {exc.strerror or exc}" + (f": {exc.filename}" if exc.filename else ""))
     return 0

@@ -66,3 +66,37 @@ def reply_text(chat: list[dict]) -> str:
 def ask(client, question: str, top_k: int = 5) -> tuple[str, list[dict], str, str]:
     """(question box, chat, sources html, notice html) after the answer has finished streaming."""
     return client.predict(question, top_k, "extractive", api_name="/ask")
+
+
+def unindexable_pdf(text: str = "Harbour survey notes") -> bytes:
+    """A PDF that reads (pypdf extracts its text) but breaks indexing: its ToUnicode map turns
+    "X" into a lone UTF-16 surrogate, which the embedder's tokenizer refuses (TypeError).
+
+    The kind of file the upload check cannot catch, so the indexing run has to.
+    """
+    cmap = (
+        b"/CIDInit /ProcSet findresource begin 12 dict begin begincmap\n"
+        b"/CMapName /Bad def 1 begincodespacerange <00> <FF> endcodespacerange\n"
+        b"1 beginbfchar <58> <D800> endbfchar\nendcmap CMapName currentdict /CMap defineresource pop end end\n"
+    )
+    content = f"BT /F1 12 Tf 72 720 Td ({text} X ok) Tj ET".encode()
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R "
+        b"/Resources << /Font << /F1 5 0 R >> >> >>",
+        b"<< /Length %d >>\nstream\n" % len(content) + content + b"\nendstream",
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /ToUnicode 6 0 R >>",
+        b"<< /Length %d >>\nstream\n" % len(cmap) + cmap + b"endstream",
+    ]
+    out = bytearray(b"%PDF-1.4\n")
+    offsets = []
+    for i, body in enumerate(objects, 1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n" % i + body + b"\nendobj\n"
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+    for off in offsets:
+        out += b"%010d 00000 n \n" % off
+    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref)
+    return bytes(out)

@@ -156,3 +156,17 @@ def test_document_with_script_shows_as_text(page, server, tmp_path):
     # leave the shared server as we found it
     status, _, _, _ = server.client().predict("zephyr.txt", api_name="/remove_document")
     assert "removed zephyr.txt" in status
+
+
+def test_upload_of_an_unsupported_type_is_refused_in_the_page(page, server, tmp_path):
+    """The picker offers only the indexable types; a file given anyway is refused with a message."""
+    page.get_by_role("tab", name="Documents").click()
+    accept = page.locator("#qa-upload input[type=file]").get_attribute("accept") or ""
+    assert ".pdf" in accept and ".docx" in accept and ".csv" not in accept
+    table = tmp_path / "tonnage.csv"
+    table.write_text("port,tons\nAktau,3400000\n", encoding="utf-8")
+    page.locator("#qa-upload input[type=file]").set_input_files(str(table))
+    message = page.wait_for_selector("text=/unsupported|Invalid file type/i").inner_text()
+    assert "tonnage.csv" in message and "\n" not in message.strip()  # Gradio's own one-line check
+    assert not (server.docs / "tonnage.csv").exists()
+    assert "Traceback" not in page.content()
