@@ -241,7 +241,7 @@ def _stock_build(docs: Path, target: Path, embedder, config) -> int:
     from llama_index.core.node_parser import SentenceSplitter
     from llama_index.vector_stores.faiss import FaissVectorStore
 
-    from index._readers import iter_files
+    from index._walk import iter_files
 
     # the same files qa index reads; a folder path under .qa/ would look hidden to the reader
     documents = SimpleDirectoryReader(input_files=[str(p) for p in iter_files(docs)]).load_data()

@@ -203,16 +203,3 @@ def parse_document(path: Path, data: bytes | None = None) -> ParsedDocument:
         raise BadDocument("empty file")
     return reader(path, data)
 
-
-def iter_files(root: Path) -> list[Path]:
-    """Supported files below ``root``, sorted, skipping hidden files and folders."""
-    if root.is_file():
-        return [root]
-    found = []
-    for path in root.rglob("*"):
-        rel = path.relative_to(root)
-        if any(part.startswith(".") for part in rel.parts):
-            continue
-        if path.is_file() and path.suffix.lower() in _READERS:
-            found.append(path)
-    return sorted(found)

@@ -47,11 +47,11 @@ from ._readers import (
     BadDocument,
     ParsedDocument,
     content_hash,
-    iter_files,
     page_at,
     parse_document,
     read_bytes,
 )
+from ._walk import FAILED, INVALID, UNREADABLE, UNREADABLE_FOLDER, UNSUPPORTED, walk
 
 FORMAT_VERSION = 2  # 2: chunks are embedded and BM25-indexed with their document's title
 DEFAULT_CHUNK_SIZE = 200
@@ -69,6 +69,15 @@ class IndexMismatch(IndexError_):
 
 class IndexBusy(IndexError_):
     pass
+
+
+class IndexNotWritable(IndexError_):
+    """The index folder cannot be created or written (permissions, a file in the way, a full disk)."""
+
+    @classmethod
+    def wrap(cls, index_dir: Path, exc: OSError) -> IndexNotWritable:
+        why = exc.strerror or str(exc).splitlines()[0]
+        return cls(f"cannot write the index folder {index_dir}: {why}")
 
 
 def default_index_dir() -> Path:
@@ -99,23 +108,39 @@ class IndexReport:
     updated: list[str] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
-    skipped: list[tuple[str, str]] = field(default_factory=list)
+    skipped: list[tuple[str, str]] = field(default_factory=list)  # (path, one-line reason)
+    skip_counts: dict[str, int] = field(default_factory=dict)  # reason kind -> files (see _walk)
+    found: int = 0  # files of a supported type the walk found, indexed or not
     n_documents: int = 0
     n_chunks: int = 0
     embedded_chunks: int = 0
     seconds: float = 0.0
     index_dir: str = ""
 
+    def skip(self, path: str, kind: str, reason: str) -> None:
+        """Record a file left out; ``kind`` is what the summary counts it under."""
+        self.skipped.append((path, reason))
+        self.skip_counts[kind] = self.skip_counts.get(kind, 0) + 1
+
+    def skipped_by_reason(self) -> dict[str, int]:
+        """Skipped files per reason kind, most first (entries added without :meth:`skip` count as other)."""
+        counts = dict(self.skip_counts)
+        other = len(self.skipped) - sum(counts.values())
+        if other > 0:
+            counts["other"] = counts.get("other", 0) + other
+        return dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
+
     def summary(self) -> str:
-        line = (
+        """One line; the skipped files are counted by reason (``report.skipped`` lists them)."""
+        skipped = f"{len(self.skipped)} skipped"
+        if self.skipped:
+            skipped += " (" + ", ".join(f"{n} {kind}" for kind, n in self.skipped_by_reason().items()) + ")"
+        return (
             f"{len(self.added)} added, {len(self.updated)} updated, {len(self.removed)} removed, "
-            f"{len(self.unchanged)} unchanged, {len(self.skipped)} skipped; "
+            f"{len(self.unchanged)} unchanged, {skipped}; "
             f"{self.n_documents} documents, {self.n_chunks} chunks in {self.index_dir} "
             f"({self.seconds:.1f}s)"
         )
-        if self.skipped:
-            line += "\nskipped: " + "; ".join(f"{p} ({why})" for p, why in self.skipped)
-        return line
 
 
 # ---------------------------------------------------------------- on-disk generations
@@ -145,8 +170,12 @@ def _current_generation(index_dir: Path) -> Path | None:
 
 @contextlib.contextmanager
 def _write_lock(index_dir: Path) -> Iterator[None]:
-    index_dir.mkdir(parents=True, exist_ok=True)
-    with open(index_dir / ".lock", "a+") as fh:
+    try:
+        index_dir.mkdir(parents=True, exist_ok=True)
+        fh = open(index_dir / ".lock", "a+")  # noqa: SIM115 - closed by the with below
+    except OSError as exc:
+        raise IndexNotWritable.wrap(index_dir, exc) from exc
+    with fh:
         try:
             fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError as exc:
@@ -552,29 +581,65 @@ def update_index(
             _milvus.check_reachable(target["connect"], target["token"])
 
         prev_docs = {d.key: i for i, d in enumerate(previous.documents)} if previous else {}
-        files = iter_files(root)
         base = root if root.is_dir() else root.parent
         plan: list[tuple[str, str, ParsedDocument | None]] = []  # key, hash, parsed (None = reuse)
-        for path in files:
+        paths: dict[str, Path] = {}
+
+        def skip(path: Path, key: str | None, kind: str, reason: str, quiet: bool = False) -> None:
+            if not quiet:
+                warn(f"skipped {path}: {reason}")
+            report.skip(str(path), kind, reason)
+            if key in prev_docs:  # keep the last good version rather than lose it
+                plan.append((key, previous.documents[prev_docs[key]].hash, None))
+
+        walked = walk(root)
+        for left_out in walked.skipped:  # unsupported types are only counted: a folder may hold many
+            where = Path(left_out.path)
+            skip(where, None, left_out.kind, left_out.reason, quiet=left_out.kind == UNSUPPORTED)
+            if left_out.kind in (UNREADABLE, UNREADABLE_FOLDER):  # still there, only unreadable now
+                rel = where.relative_to(base).as_posix() if where != base else ""
+                for key in prev_docs:
+                    if key == rel or not rel or key.startswith(rel + "/"):
+                        plan.append((key, previous.documents[prev_docs[key]].hash, None))
+        report.found = len(walked.files)
+        for path in walked.files:
             key = path.relative_to(base).as_posix()
+            paths[key] = path
             try:
                 data = read_bytes(path)
-                digest = content_hash(data)
-                if key in prev_docs and previous.documents[prev_docs[key]].hash == digest:
-                    plan.append((key, digest, None))
-                    report.unchanged.append(key)
-                    continue
+            except BadDocument as exc:
+                skip(path, key, UNREADABLE, str(exc))
+                continue
+            digest = content_hash(data)
+            if key in prev_docs and previous.documents[prev_docs[key]].hash == digest:
+                plan.append((key, digest, None))
+                report.unchanged.append(key)
+                continue
+            try:
                 parsed = parse_document(path, data)
             except BadDocument as exc:
-                warn(f"skipped {path}: {exc}")
-                report.skipped.append((str(path), str(exc)))
-                if key in prev_docs:  # keep the last good version rather than lose it
-                    plan.append((key, previous.documents[prev_docs[key]].hash, None))
+                skip(path, key, INVALID, str(exc))
+                continue
+            except Exception as exc:  # noqa: BLE001 - one file must never stop the others
+                skip(path, key, FAILED, f"failed while reading it ({_cause(exc)})")
                 continue
             plan.append((key, digest, parsed))
             (report.updated if key in prev_docs else report.added).append(key)
         planned = {k for k, _, _ in plan}
         report.removed = sorted(k for k in prev_docs if k not in planned)
+
+        embedder = embedder or Embedder.shared(config.embed_model)
+        failed: dict[str, str] = {}
+        builds = _chunk_new(plan, config, embedder, failed)
+        _embed_new(builds, embedder, config, show_progress, progress, failed)
+        if failed:  # those files are skipped like unreadable ones; the rest goes in
+            plan = [p for p in plan if p[0] not in failed]
+            for key, reason in failed.items():
+                builds.pop(key, None)
+                for done in (report.added, report.updated):
+                    if key in done:
+                        done.remove(key)
+                skip(paths[key], key, FAILED, reason)
 
         moved = previous is not None and target.get("uri") != previous.store.get("uri")
         if previous is not None and not (report.added or report.updated or report.removed or moved):
@@ -585,17 +650,14 @@ def update_index(
             return report
 
         staging = index_dir / f".staging-{secrets.token_hex(4)}"
-        staging.mkdir(parents=True)
         try:
-            embedder = embedder or Embedder.shared(config.embed_model)
-            builds = _chunk_new(plan, config, embedder)
-            _embed_new(builds, embedder, config, show_progress, progress)
+            staging.mkdir(parents=True)
             dim = _vector_dim(builds, previous) or embedder.dim
             milvus_work = _write_generation(staging, plan, builds, previous, config, root, dim, target)
             if milvus_work is not None:
                 milvus_work.apply(index_dir, gen)
             _commit(index_dir, staging)
-        except BaseException:
+        except BaseException as exc:
             for _ in range(3):  # a file still being closed can make one pass miss it
                 shutil.rmtree(staging, ignore_errors=True)
                 if not staging.exists():
@@ -604,6 +666,8 @@ def update_index(
             if target["kind"] == "milvus":  # undo the inserts now if Milvus still answers
                 with contextlib.suppress(Exception):
                     _recover_milvus(index_dir, gen, requested)
+            if isinstance(exc, OSError):  # the previous generation is untouched and stays live
+                raise IndexNotWritable.wrap(index_dir, exc) from exc
             raise
         finally:
             if previous is not None:
@@ -688,14 +752,29 @@ def _target_store(
     return target
 
 
-def _chunk_new(plan, config: IndexConfig, embedder: Embedder) -> dict[str, _DocBuild]:
+def _cause(exc: BaseException) -> str:
+    """An unexpected failure as one line: its type and the first line of its message."""
+    lines = str(exc).strip().splitlines()
+    first = lines[0][:200] if lines else ""
+    return f"{type(exc).__name__}: {first}" if first else type(exc).__name__
+
+
+def _chunk_new(plan, config: IndexConfig, embedder: Embedder, failed: dict[str, str]) -> dict[str, _DocBuild]:
+    """Chunk each new or changed document; one that fails goes into ``failed`` with why."""
     builds: dict[str, _DocBuild] = {}
     counter = None
     for key, digest, parsed in plan:
         if parsed is None:
             continue
-        counter = counter or embedder.token_counter()
-        spans = chunk_document(parsed.text, config.chunk_size, config.chunk_overlap, counter)
+        counter = counter or embedder.token_counter()  # outside the try: a missing model is no file's fault
+        try:
+            spans = chunk_document(parsed.text, config.chunk_size, config.chunk_overlap, counter)
+        except Exception as exc:  # noqa: BLE001 - one file must never stop the others
+            failed[key] = f"failed while chunking it ({_cause(exc)})"
+            continue
+        if not spans:
+            failed[key] = "no text to index after chunking"
+            continue
         sentences = [(ci, s, e) for ci, c in enumerate(spans) for s, e in c.sentences]
         builds[key] = _DocBuild(
             key,
@@ -715,11 +794,18 @@ def _embed_new(
     config: IndexConfig,
     show_progress: bool,
     progress: Callable[[int, int], None] | None,
+    failed: dict[str, str],
 ) -> None:
+    """Embed the chunks of ``builds`` in length-sorted batches across documents.
+
+    A batch that fails is embedded again one document at a time, so that only the
+    document at fault lands in ``failed`` (with why) and the others still go in.
+    """
     jobs = [(b, ci) for b in builds.values() for ci in range(len(b.chunks))]
     total = len(jobs)
     if total == 0:
         return
+    embedder.warm_up()  # outside the per-file handling: a model that will not load is no file's fault
     bar = None
     if show_progress:
         from tqdm import tqdm
@@ -733,30 +819,47 @@ def _embed_new(
     done = 0
     try:
         for i in range(0, total, step):
-            batch = jobs[i : i + step]
-            texts, spans = [], []
-            for b, ci in batch:
-                s, e = b.chunks[ci]
-                prefix = chunk_context(b.title, b.text, s)
-                texts.append(prefix + b.text[s:e])
-                off = len(prefix) - s
-                spans.append([(ss + off, se + off) for c, ss, se in b.sentences if c == ci])
-            vecs = embedder.embed_passages(texts, spans)
-            for (b, ci), cv, sv in zip(batch, vecs.chunk, vecs.sentences, strict=True):
-                chunk_out[b.key][ci] = cv
-                sent_out[b.key][ci] = sv
-            done += len(batch)
+            batch = [j for j in jobs[i : i + step] if j[0].key not in failed]
+            try:
+                groups = [(batch, _embed_batch(embedder, batch))]
+            except Exception:  # noqa: BLE001 - find the document at fault, keep the others
+                groups = []
+                for key in dict.fromkeys(b.key for b, _ in batch):
+                    mine = [j for j in batch if j[0].key == key]
+                    try:
+                        groups.append((mine, _embed_batch(embedder, mine)))
+                    except Exception as exc:  # noqa: BLE001 - one file must never stop the others
+                        failed[key] = f"failed while embedding it ({_cause(exc)})"
+            for group, vecs in groups:
+                for (b, ci), cv, sv in zip(group, vecs.chunk, vecs.sentences, strict=True):
+                    chunk_out[b.key][ci] = cv
+                    sent_out[b.key][ci] = sv
+            done += len(jobs[i : i + step])
             if bar is not None:
-                bar.update(len(batch))
+                bar.update(len(jobs[i : i + step]))
             if progress is not None:
                 progress(done, total)
     finally:
         if bar is not None:
             bar.close()
     for key, b in builds.items():
+        if key in failed or not b.chunks:
+            continue
         b.chunk_vecs = np.stack(chunk_out[key]).astype(np.float32)
         parts = [sent_out[key][ci] for ci in range(len(b.chunks))]
         b.sentence_vecs = np.concatenate(parts) if parts else np.zeros((0, b.chunk_vecs.shape[1]))
+
+
+def _embed_batch(embedder: Embedder, batch: list[tuple[_DocBuild, int]]) -> Any:
+    """One forward pass over chunks (each with its title context) and their sentence spans."""
+    texts, spans = [], []
+    for b, ci in batch:
+        s, e = b.chunks[ci]
+        prefix = chunk_context(b.title, b.text, s)
+        texts.append(prefix + b.text[s:e])
+        off = len(prefix) - s
+        spans.append([(ss + off, se + off) for c, ss, se in b.sentences if c == ci])
+    return embedder.embed_passages(texts, spans)
 
 
 def _vector_dim(builds: dict[str, _DocBuild], previous: CorpusIndex | None) -> int | None:

@@ -5,26 +5,17 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from pathlib import Path
 
 from qa._llm import add_llm_arguments
 
-EXIT_USER_ERROR = 2
+from ._chat_cli import ask_streaming, assistant, cmd_chat, index_dir
+from ._terminal import EXIT_BROKEN_PIPE, EXIT_USER_ERROR, fail, printable, warn
 
-
-def _index_dir(args: argparse.Namespace) -> Path | None:
-    return Path(args.index_dir) if getattr(args, "index_dir", None) else None
-
-
-def fail(message: str) -> int:
-    """Print a user mistake as one line (no traceback) and give the exit code for it;
-    every ``qa`` subcommand, including the ones ``eval`` and ``ui`` plug in, reports this way."""
-    print(f"qa: error: {message}", file=sys.stderr)
-    return EXIT_USER_ERROR
+__all__ = ["EXIT_BROKEN_PIPE", "EXIT_USER_ERROR", "build_parser", "fail", "main", "printable"]
 
 
 def cmd_index(args: argparse.Namespace) -> int:
-    from index import IndexConfig, IndexError_, store_from_args, update_index
+    from index import SUPPORTED_SUFFIXES, IndexConfig, IndexError_, store_from_args, update_index
 
     from ._reader import reader_version
 
@@ -34,69 +25,27 @@ def cmd_index(args: argparse.Namespace) -> int:
     try:
         report = update_index(
             args.docs,
-            _index_dir(args),
+            index_dir(args),
             config,
             rebuild=args.rebuild,
             show_progress=not args.quiet,
+            warn=warn,
             store=store_from_args(args),
         )
     except IndexError_ as exc:
         return fail(str(exc))
-    print(report.summary())
+    print(printable(report.summary()))
+    if args.verbose:
+        for path, why in report.skipped:
+            print(f"  skipped {printable(path)}: {printable(why)}")
+    if report.n_documents == 0:  # an empty index answers nothing: say why, and let scripts notice
+        if report.found == 0:
+            return fail(
+                f"nothing to index: {args.docs} holds no {' '.join(SUPPORTED_SUFFIXES)} files "
+                "(hidden files and folders are ignored)"
+            )
+        return fail(f"nothing indexed: none of the {report.found} documents in {args.docs} could be read")
     return 0
-
-
-def _print_answer(answer, as_json: bool) -> None:
-    if as_json:
-        print(answer.to_json(indent=2))
-        return
-    print(answer.text)
-    if answer.citations:
-        print()
-        print(answer.sources_text())
-
-
-def _generator(args: argparse.Namespace):
-    from qa import generator_from_args
-
-    return generator_from_args(args)
-
-
-def _assistant(args: argparse.Namespace):
-    from index import store_from_args
-    from qa import Assistant
-
-    return Assistant(
-        _index_dir(args), top_k=args.top_k, generator=_generator(args), store=store_from_args(args)
-    )
-
-
-def _ask_streaming(bot, question: str, history, as_json: bool):
-    """Print the answer as it is generated, then what verification changed, then the sources."""
-    if as_json:
-        answer = bot.answer(question, history)
-        _print_answer(answer, True)
-        return answer
-    answer, streamed = None, []
-    try:
-        for item in bot.stream(question, history):
-            if isinstance(item, str):
-                print(item, end="", flush=True)
-                streamed.append(item)
-            else:
-                answer = item
-    finally:
-        if streamed:
-            print(flush=True)
-    if answer.text.strip() != "".join(streamed).strip():
-        print(f"\nVerified answer: {answer.text}")
-    for s in answer.sentences:
-        if not s.kept:
-            print(f"  (dropped \u201c{s.text}\u201d: {s.reason})")
-    if answer.citations:
-        print()
-        print(answer.sources_text())
-    return answer
 
 
 def cmd_ask(args: argparse.Namespace) -> int:
@@ -104,47 +53,10 @@ def cmd_ask(args: argparse.Namespace) -> int:
     from qa import QAError
 
     try:
-        _ask_streaming(_assistant(args), args.question, None, args.json)
+        ask_streaming(assistant(args), args.question, None, args.json)
     except (QAError, IndexError_) as exc:
         return fail(str(exc))
     return 0
-
-
-def cmd_chat(args: argparse.Namespace) -> int:
-    from index import IndexError_
-    from qa import QAError, Turn
-
-    try:
-        bot = _assistant(args)
-        bot.warm_up()
-    except (QAError, IndexError_) as exc:
-        return fail(str(exc))
-    history: list[Turn] = []
-    interactive = sys.stdin.isatty()
-    if interactive:
-        print("Ask about your documents. Empty line or Ctrl-D to quit; '/new' starts over.")
-    while True:
-        try:
-            line = input("you> " if interactive else "")
-        except (EOFError, KeyboardInterrupt):
-            print()
-            return 0
-        question = line.strip()
-        if not question:
-            if interactive:
-                return 0
-            continue
-        if question == "/new":
-            history.clear()
-            print("(new conversation)")
-            continue
-        try:
-            answer = _ask_streaming(bot, question, history, args.json)
-        except QAError as exc:
-            print(f"qa: {exc}", file=sys.stderr)
-            continue
-        print()
-        history.append(Turn(question=question, answer=answer.text))
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -170,6 +82,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--chunk-size", type=int, default=200, help="tokens per chunk (default 200)")
     p.add_argument("--chunk-overlap", type=int, default=40, help="overlap in tokens (default 40)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--verbose", action="store_true", help="list every skipped file with the reason")
     add_store_arguments(p)
     p.set_defaults(func=cmd_index)
 
@@ -201,19 +114,38 @@ def _add_plugins(sub: argparse._SubParsersAction) -> None:
             print(f"qa: warning: command {ep.name!r} unavailable ({exc})", file=sys.stderr)
 
 
-def main(argv: list[str] | None = None) -> int:
+def _run(argv: list[str] | None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # --help, or a usage error argparse has already printed
+        sys.stdout.flush()
+        return exc.code if isinstance(exc.code, int) else EXIT_USER_ERROR
     if not getattr(args, "func", None):
         parser.print_help()
         return EXIT_USER_ERROR
     if getattr(args, "top_k", 1) is not None and getattr(args, "top_k", 1) < 1:
         return fail("--top-k must be at least 1")
+    return int(args.func(args) or 0)
+
+
+def main(argv: list[str] | None = None) -> int:
     try:
-        return int(args.func(args) or 0)
+        code = _run(argv)
+        sys.stdout.flush()  # here, not at exit: a reader gone away (qa ask | head) is caught below
+        return code
     except KeyboardInterrupt:
         print("\nqa: interrupted; the previous index is unchanged", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # Whatever still sits in the buffer goes nowhere, so that the flush at exit cannot
+        # raise again; the exit code is the one a shell gives a tool killed by SIGPIPE.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return EXIT_BROKEN_PIPE
+    except OSError as exc:  # the environment, not a bug: a full disk, a permission
+        where = f"{exc.filename}: " if exc.filename else ""
+        return fail(f"{where}{exc.strerror or exc}")
 
 
 if __name__ == "__main__":

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from index import BadDocument, parse_document
-from index._readers import iter_files
+from index._walk import iter_files
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -123,7 +123,7 @@ def test_bad_files_are_skipped_and_listed(tmp_path, docs_copy, embedder):
     assert r.added == ["000_5c5733213d75056c.txt"]
     assert sorted(Path(p).name for p, _ in r.skipped) == ["broken.pdf", "empty.md", "junk.txt"]
     assert len(warnings) == 3 and all("\n" not in w for w in warnings)
-    assert "skipped:" in r.summary()
+    assert "3 skipped (3 invalid content);" in r.summary() and "\n" not in r.summary()
 
 
 def test_corrupted_update_keeps_last_good_version(tmp_path, docs_copy, embedder):
@@ -336,3 +336,121 @@ def test_dense_search_leaves_the_threads_openmp_setting_as_it_was(seed_index, em
         assert faiss.omp_get_max_threads() == 2
     finally:
         faiss.omp_set_num_threads(before)
+
+
+class _FailingEmbedder:
+    """The real embedder, except that it raises for one document's chunks (or token counts):
+    no real file makes the model or the tokenizer fail on demand, and the point is what
+    update_index does when one does."""
+
+    def __init__(self, real, marker: str, stage: str) -> None:
+        self.real, self.marker, self.stage = real, marker, stage
+
+    def __getattr__(self, name: str):
+        return getattr(self.real, name)
+
+    def token_counter(self):
+        count = self.real.token_counter()
+
+        def counter(text: str):
+            if self.stage == "chunking" and self.marker in text:
+                raise RecursionError("maximum recursion depth exceeded\nwhile splitting")
+            return count(text)
+
+        return counter
+
+    def embed_passages(self, texts, spans):
+        if self.stage == "embedding" and any(self.marker in t for t in texts):
+            raise RuntimeError("tokenizer and model disagree on token count")
+        return self.real.embed_passages(texts, spans)
+
+
+@pytest.mark.parametrize("stage", ["chunking", "embedding"])
+def test_a_file_that_fails_is_skipped_in_one_line_and_the_rest_indexed(tmp_path, docs_copy, embedder, stage):
+    index_dir = tmp_path / "idx"
+    (docs_copy / "ferry.txt").write_text(EXTRA, encoding="utf-8")
+    update_index(docs_copy, index_dir, embedder=embedder, show_progress=False)
+    # an update of ferry.txt that fails keeps the indexed version; a new file that fails is left out
+    (docs_copy / "ferry.txt").write_text(EXTRA + " Zanzibarite cargo.", encoding="utf-8")
+    (docs_copy / "poison.md").write_text("# Poison\n\nThe Zanzibarite freighter docked at Alat.", encoding="utf-8")
+    (docs_copy / "notes.txt").write_text("The Alat port lies south of Baku.", encoding="utf-8")
+    warnings: list[str] = []
+    r = update_index(
+        docs_copy,
+        index_dir,
+        embedder=_FailingEmbedder(embedder, "Zanzibarite", stage),
+        show_progress=False,
+        warn=warnings.append,
+    )
+    assert r.added == ["notes.txt"] and r.updated == [] and not r.removed
+    assert sorted(Path(p).name for p, _ in r.skipped) == ["ferry.txt", "poison.md"]
+    want = "RecursionError: maximum recursion depth exceeded" if stage == "chunking" else "RuntimeError: tokenizer"
+    assert all(f"failed while {stage} it ({want}" in why for _, why in r.skipped)
+    assert len(warnings) == 2 and all("\n" not in w for w in warnings)
+    assert "ferry.txt" in warnings[0] + warnings[1] and "poison.md" in warnings[0] + warnings[1]
+    assert "2 skipped (2 failed)" in r.summary()
+    idx = CorpusIndex.open(index_dir)
+    docs = {d.key: d.text for d in idx.documents}
+    assert sorted(docs) == ["000_5c5733213d75056c.txt", "ferry.txt", "notes.txt"]
+    assert "Zanzibarite" not in docs["ferry.txt"]  # the last good version
+
+
+def test_the_walk_reports_what_it_skips_and_why(tmp_path, docs_copy, embedder):
+    import os
+
+    (docs_copy / "table.xlsx").write_bytes(b"PK not a table")
+    (docs_copy / ".hidden.txt").write_text(EXTRA, encoding="utf-8")  # hidden: passed over silently
+    (docs_copy / "sub").mkdir()
+    (docs_copy / "sub" / "ferry.txt").write_text(EXTRA, encoding="utf-8")
+    os.symlink(docs_copy, docs_copy / "sub" / "loop")
+    os.symlink(docs_copy / "gone.txt", docs_copy / "dangling.txt")
+    os.mkfifo(docs_copy / "pipe.txt")  # reading it would block forever
+    warnings: list[str] = []
+    r = update_index(docs_copy, tmp_path / "idx", embedder=embedder, show_progress=False, warn=warnings.append)
+    assert r.added == ["000_5c5733213d75056c.txt", "sub/ferry.txt"]
+    reasons = {Path(p).name: why for p, why in r.skipped}
+    assert sorted(reasons) == ["dangling.txt", "loop", "pipe.txt", "table.xlsx"]
+    assert "unsupported file type .xlsx" in reasons["table.xlsx"]
+    assert "symlink loop" in reasons["loop"] and "broken symlink" in reasons["dangling.txt"]
+    assert r.skipped_by_reason() == {
+        "broken symlink": 1,
+        "not a regular file": 1,
+        "symlink loop": 1,
+        "unsupported type": 1,
+    }
+    assert "4 skipped (1 broken symlink, 1 not a regular file, 1 symlink loop, 1 unsupported type);" in r.summary()
+    assert len(warnings) == 3 and not any("table.xlsx" in w for w in warnings)  # unsupported: counted only
+
+
+def _unlistable(path: Path) -> bool:
+    import os
+
+    try:
+        os.listdir(path)
+    except PermissionError:
+        return True
+    return False
+
+
+def test_an_unlistable_folder_is_reported_and_its_documents_kept(tmp_path, docs_copy, embedder):
+    import os
+
+    real = tmp_path / "real-sub"
+    real.mkdir()
+    (real / "ferry.txt").write_text(EXTRA, encoding="utf-8")
+    os.symlink(real, docs_copy / "sub")
+    index_dir = tmp_path / "idx"
+    update_index(docs_copy, index_dir, embedder=embedder, show_progress=False)
+    real.chmod(0)
+    try:
+        if not _unlistable(real):  # root lists any folder; it cannot list another process's map_files
+            if not _unlistable(Path("/proc/1/map_files")):
+                pytest.skip("no folder here that this user cannot list (root with CAP_SYS_ADMIN)")
+            (docs_copy / "sub").unlink()
+            os.symlink("/proc/1/map_files", docs_copy / "sub")
+        r = update_index(docs_copy, index_dir, embedder=embedder, show_progress=False, warn=lambda m: None)
+    finally:
+        real.chmod(0o755)
+    assert r.skipped_by_reason() == {"unreadable folder": 1} and not r.removed
+    assert r.skipped[0][0].endswith("sub") and "cannot list the folder (Permission denied)" in r.skipped[0][1]
+    assert "sub/ferry.txt" in [d.key for d in CorpusIndex.open(index_dir).documents]
