@@ -106,7 +106,10 @@ def sentence_spans(text: str) -> list[tuple[int, int]]:
 def split_sentences(text: str) -> list[str]:
     """The chunker's sentence splitter: same boundaries as :func:`sentence_spans`,
     but pieces keep their trailing whitespace so that joined pieces equal the text."""
-    spans = sentence_spans(text)
+    return _pieces(text, sentence_spans(text))
+
+
+def _pieces(text: str, spans: list[tuple[int, int]]) -> list[str]:
     if not spans:
         return [text] if text else []
     pieces = []
@@ -133,14 +136,18 @@ def chunk_document(
     """Chunk with llama-index's ``SentenceSplitter`` and locate every chunk in ``text``."""
     from llama_index.core.node_parser import SentenceSplitter
 
+    sentences = sentence_spans(text)
+
+    def split(piece: str) -> list[str]:  # a text with no paragraph break is split once, not twice
+        return _pieces(text, sentences) if len(piece) == len(text) and piece == text else split_sentences(piece)
+
     splitter = SentenceSplitter(
         chunk_size=chunk_size,
         chunk_overlap=chunk_overlap,
         tokenizer=count_tokens,
-        chunking_tokenizer_fn=split_sentences,
+        chunking_tokenizer_fn=split,
         paragraph_separator="\n\n",
     )
-    sentences = sentence_spans(text)
     starts = [s for s, _ in sentences]
     chunks: list[ChunkSpan] = []
     cursor = 0

@@ -116,9 +116,9 @@ def markdown_to_text(source: str) -> tuple[str, str | None]:
 
     Headings, paragraphs, list items and table rows are each their own line; list items
     and table rows are separated by one line break, other blocks by a blank line.
-    Unordered-list bullets go, an ordered list keeps its numbers ("1990." can be a list
-    marker in Markdown and is content). Code blocks keep their lines; HTML in the
-    Markdown is read as HTML.
+    List bullets and counters go (a number of 100 or more stays: "1990. The..." opening a
+    paragraph is content that CommonMark parses as a list marker). Code blocks keep their
+    lines; HTML in the Markdown is read as HTML.
     """
     from markdown_it import MarkdownIt
 
@@ -135,7 +135,9 @@ def markdown_to_text(source: str) -> tuple[str, str | None]:
         elif kind in ("bullet_list_close", "ordered_list_close"):
             in_list -= 1
         elif kind == "list_item_open":
-            prefix = f"{token.info}{token.markup} " if token.info else ""
+            # "1." is a list counter and goes; "1990." opening a paragraph is content that
+            # CommonMark happens to parse as a list marker, and stays
+            prefix = f"{token.info}{token.markup} " if token.info.isdigit() and int(token.info) >= 100 else ""
         elif kind == "tr_open":
             row = []
         elif kind == "tr_close" and row is not None:
