@@ -67,13 +67,16 @@ def _is_list_item(line: str) -> bool:
     return _LIST_ITEM.match(line) is not None
 
 
-def _join(left: str, right: str, dehyphenate: bool) -> str:
-    """``left`` and its wrapped continuation: a space between, or none after a hyphenated break."""
+def _append(parts: list[str], right: str, dehyphenate: bool) -> None:
+    """Append ``right``, the wrapped continuation of the line ``parts[-1]``: after a space, or
+    directly after a hyphenated break (dropping the hyphen before a lowercase letter)."""
+    left = parts[-1]
     if _HYPHEN_END.search(left):
         if dehyphenate and right[:1].islower():
-            return left[:-1] + right  # "exam-" + "ple"
-        return left + right  # "Baku-" + "Tbilisi"
-    return left + " " + right
+            parts[-1] = left[:-1]  # "exam-" + "ple"
+        parts.append(right)  # "Baku-" + "Tbilisi"
+    else:
+        parts.extend((" ", right))
 
 
 def _wrapped(lines: list[str], i: int, width: int) -> bool:
@@ -94,14 +97,14 @@ def _join_block(lines: list[str], dehyphenate: bool) -> str:
     headers = sum(1 for line in lines if _HEADER.match(line))
     if not hard_wrapped or (_HEADER.match(lines[0]) and 2 * headers >= len(lines)):
         return "\n".join(line.rstrip() for line in lines)
-    out = lines[0].rstrip()
+    parts = [lines[0].rstrip()]  # a list, not +=: a paragraph can be millions of lines
     for i in range(len(lines) - 1):
         nxt = lines[i + 1]
         if _wrapped(lines, i, width):
-            out = _join(out, nxt.strip(), dehyphenate)
+            _append(parts, nxt.strip(), dehyphenate)
         else:
-            out += "\n" + nxt.rstrip()
-    return out
+            parts.extend(("\n", nxt.rstrip()))
+    return "".join(parts)
 
 
 def join_plain_lines(text: str) -> str:
@@ -156,16 +159,17 @@ def join_pdf_lines(page_text: str) -> str:
     """
     lines = [line.rstrip() for line in page_text.split("\n")]
     width = max((len(line.strip()) for line in lines), default=0)
-    out: list[str] = []
+    parts: list[str] = []
+    after_blank = False
     for i, line in enumerate(lines):
         if not line.strip():
-            if out and out[-1] != "":
-                out.append("")
+            after_blank = bool(parts)
             continue
-        if out and out[-1] != "" and i > 0 and lines[i - 1].strip() and _wrapped(lines, i - 1, width):
-            out[-1] = _join(out[-1], line.strip(), dehyphenate=True)
+        if parts and not after_blank and _wrapped(lines, i - 1, width):
+            _append(parts, line.strip(), dehyphenate=True)
         else:
-            out.append(line.strip())
-    while out and out[-1] == "":
-        out.pop()
-    return "\n".join(out)
+            if parts:
+                parts.append("\n\n" if after_blank else "\n")
+            parts.append(line.strip())
+        after_blank = False
+    return "".join(parts)

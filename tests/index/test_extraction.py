@@ -279,7 +279,7 @@ def test_latin1_text_is_read_with_one_warning(tmp_path):
     [
         "word " * 400_000,  # 2 MB, no punctuation
         "x" * 2_000_000,  # 2 MB, no whitespace at all
-        "a. " * 300_000,  # a sentence end every 3 characters
+        "a. " * 100_000,  # a sentence end every 3 characters
         ("The pipeline carried oil. " * 20 + "\n") * 2000,
     ],
     ids=["no-punctuation", "no-whitespace", "dense-punctuation", "many-lines"],
@@ -309,6 +309,15 @@ def test_a_20mb_single_line_file_reads_and_chunks(tmp_path, embedder):
     middle = chunks[len(chunks) // 2]
     s, e = middle.sentences[1]
     assert doc.text[s:e].startswith("The relay station at marker ") and doc.text[s:e].endswith("night shift.")
+
+
+def test_a_20mb_wrapped_paragraph_is_joined(tmp_path):
+    """Joining is linear: a paragraph of 280,000 wrapped lines becomes one line."""
+    line = "The relay station logged a pressure of forty bar during the shift. "
+    path = tmp_path / "wrapped.txt"
+    path.write_text((line.strip() + "\n") * 280_000, encoding="utf-8")
+    text = parse_document(path).text
+    assert "\n" not in text and len(text) == len(line) * 280_000 - 1
 
 
 @pytest.fixture(scope="module")
