@@ -155,7 +155,8 @@ def join_pdf_lines(page_text: str) -> str:
     pypdf gives one line per printed line and often no blank line between paragraphs, so
     a paragraph ends where a line stops short of the page's longest line (the last line of
     a paragraph, a heading) or where the next line is a list item or indented. Blank lines,
-    where pypdf gives them, stay paragraph breaks.
+    where pypdf gives them, stay paragraph breaks; a page of short lines only (a slide) is
+    left as it is.
     """
     lines = [line.rstrip() for line in page_text.split("\n")]
     width = max((len(line.strip()) for line in lines), default=0)
@@ -165,7 +166,7 @@ def join_pdf_lines(page_text: str) -> str:
         if not line.strip():
             after_blank = bool(parts)
             continue
-        if parts and not after_blank and _wrapped(lines, i - 1, width):
+        if parts and not after_blank and width >= MIN_WRAP_WIDTH and _wrapped(lines, i - 1, width):
             _append(parts, line.strip(), dehyphenate=True)
         else:
             if parts:

@@ -401,3 +401,9 @@ def test_an_index_from_an_older_extraction_is_rebuilt_with_one_line(tmp_path, em
     warnings.clear()
     again = update_index(docs, index_dir, embedder=embedder, show_progress=False, warn=warnings.append)
     assert len(again.unchanged) == 6 and not again.added and not [w for w in warnings if "extraction" in w]
+
+
+def test_a_pdf_page_of_short_lines_keeps_them(tmp_path):
+    path = tmp_path / "slide.pdf"
+    make_pdf(path, ["Revenue grew\nCosts fell\nStaff stayed"])
+    assert parse_document(path).text == "Revenue grew\nCosts fell\nStaff stayed"
