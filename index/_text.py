@@ -25,6 +25,7 @@ _LIST_ITEM = re.compile(r"\s*(?:[-*+\u2022\u2023\u25e6\u25aa\u2013\u2014]|\(?\d{
 _HEADER = re.compile(r"[A-Z][A-Za-z0-9-]{0,40}:(?:\s|$)")
 _QUOTE = re.compile(r"(?:[ \t]*>)+[ \t]?")
 _HYPHEN_END = re.compile(r"[^\W\d_]-$")
+_ENDS_SENTENCE = re.compile(r"[.!?:;][\"')\]\u2019\u201d]*\s*$")
 
 
 class BadDocument(Exception):
@@ -94,6 +95,9 @@ def _join_block(lines: list[str], dehyphenate: bool) -> str:
     widths = [len(line.strip()) for line in lines]
     width = max(widths)
     hard_wrapped = len(lines) > 1 and MIN_WRAP_WIDTH <= width <= PLAIN_WRAP_MAX
+    # one sentence (or record) per line: most lines end a sentence, where wrapped prose rarely does
+    ended = sum(1 for line in lines[:-1] if _ENDS_SENTENCE.search(line))
+    hard_wrapped = hard_wrapped and 2 * ended <= len(lines) - 1
     headers = sum(1 for line in lines if _HEADER.match(line))
     if not hard_wrapped or (_HEADER.match(lines[0]) and 2 * headers >= len(lines)):
         return "\n".join(line.rstrip() for line in lines)
@@ -114,7 +118,8 @@ def join_plain_lines(text: str) -> str:
     removed and a change of quoting depth also ends a paragraph. Inside a paragraph whose
     longest line is between ``MIN_WRAP_WIDTH`` and ``PLAIN_WRAP_MAX`` characters, a line
     is joined to the next (with one space) only when it reaches ``FULL_LINE_SHARE`` of that
-    width, i.e. it was wrapped at the margin. A line break stays before a list item or an
+    width, i.e. it was wrapped at the margin; a paragraph where most lines end a sentence
+    is one sentence (or record) per line and keeps them. A line break stays before a list item or an
     indented line, after a short line (a heading, a salutation, a signature or address
     line), and throughout a header block ("From:", "Subject:" ...). Lines that are already
     whole paragraphs (wider than ``PLAIN_WRAP_MAX``) are left alone.

@@ -313,11 +313,11 @@ def test_a_20mb_single_line_file_reads_and_chunks(tmp_path, embedder):
 
 def test_a_20mb_wrapped_paragraph_is_joined(tmp_path):
     """Joining is linear: a paragraph of 280,000 wrapped lines becomes one line."""
-    line = "The relay station logged a pressure of forty bar during the shift. "
+    line = "the relay station logged a pressure of forty bar during the night shift and"
     path = tmp_path / "wrapped.txt"
-    path.write_text((line.strip() + "\n") * 280_000, encoding="utf-8")
+    path.write_text((line + "\n") * 280_000, encoding="utf-8")
     text = parse_document(path).text
-    assert "\n" not in text and len(text) == len(line) * 280_000 - 1
+    assert "\n" not in text and len(text) == (len(line) + 1) * 280_000 - 1
 
 
 @pytest.fixture(scope="module")
@@ -407,3 +407,10 @@ def test_a_pdf_page_of_short_lines_keeps_them(tmp_path):
     path = tmp_path / "slide.pdf"
     make_pdf(path, ["Revenue grew\nCosts fell\nStaff stayed"])
     assert parse_document(path).text == "Revenue grew\nCosts fell\nStaff stayed"
+
+
+def test_one_sentence_per_line_keeps_its_lines(tmp_path):
+    path = tmp_path / "log.txt"
+    lines = [f"Survey note {i}: the grain silos at site {i} were inspected in week {i + 1} by the team." for i in range(5)]
+    path.write_text("\n".join(lines), encoding="utf-8")
+    assert parse_document(path).text == "\n".join(lines)
