@@ -1,21 +1,31 @@
 """Turn files into plain text, keeping enough structure (title, page spans) to cite them.
 
-Every reader returns the *exact* text that chunks and citations point into, so a
-citation's ``start``/``end`` can always be checked against ``ParsedDocument.text``.
+The indexed text is the *cleaned* text, and every reader returns exactly the text that
+chunks and citations point into, so ``quote == ParsedDocument.text[start:end]`` holds
+(and a PDF's page spans are offsets into it). Cleaning keeps sentences whole: wrapped
+lines of PDFs, e-mails and plain text are joined (``_text.py``), HTML inline elements
+flow into their sentence while block elements break it, and Markdown syntax is removed
+(``_markup.py``). A change to what the readers produce for the same bytes bumps
+:data:`EXTRACTION_VERSION`; an index built with another version is rebuilt by the next
+``qa index`` (``index/_store.py``).
 """
 
 from __future__ import annotations
 
 import hashlib
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ._markup import html_to_text, markdown_to_text
+from ._text import BadDocument, clean, decode, join_pdf_lines, join_plain_lines
+
 SUPPORTED_SUFFIXES = (".txt", ".md", ".html", ".htm", ".pdf", ".docx")
 
+# 1: raw reader text (every wrapped line and inline tag broke a sentence)
+# 2: wrapped lines joined, inline HTML flowed, Markdown syntax removed, cp1252/Latin-1 read
+EXTRACTION_VERSION = 2
 
-class BadDocument(Exception):
-    """A file that cannot be indexed; ``str()`` is a one-line reason."""
+__all__ = ["EXTRACTION_VERSION", "SUPPORTED_SUFFIXES", "BadDocument", "ParsedDocument", "parse_document"]
 
 
 @dataclass
@@ -24,6 +34,8 @@ class ParsedDocument:
     title: str
     # (start, end, page_number) spans, 1-based page numbers; empty when pages are unknown.
     pages: list[tuple[int, int, int]] = field(default_factory=list)
+    # One-line notes for the person indexing (e.g. the encoding a non-UTF-8 file was read in).
+    warnings: list[str] = field(default_factory=list)
 
     def page_at(self, offset: int) -> int | None:
         return page_at(self.pages, offset)
@@ -41,29 +53,6 @@ def content_hash(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def _decode(data: bytes) -> str:
-    if b"\x00" in data[:8192]:
-        raise BadDocument("binary content (NUL bytes), not text")
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        pass
-    try:
-        text = data.decode("utf-16") if data[:2] in (b"\xff\xfe", b"\xfe\xff") else None
-    except UnicodeDecodeError:
-        text = None
-    if text is None:
-        raise BadDocument("not valid UTF-8 text (undecodable bytes); convert it to UTF-8")
-    return text
-
-
-def _clean(text: str) -> str:
-    text = text.replace("\r\n", "\n").replace("\r", "\n")
-    # Control characters other than newline/tab mean junk, and confuse the tokenizer.
-    text = re.sub(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]", " ", text)
-    return text
-
-
 def _check_text(text: str) -> str:
     if not text.strip():
         raise BadDocument("no text in the file (empty or only whitespace)")
@@ -73,34 +62,26 @@ def _check_text(text: str) -> str:
     return text
 
 
-def _first_heading(text: str) -> str | None:
-    for line in text.splitlines():
-        line = line.strip()
-        if line.startswith("#"):
-            return line.lstrip("#").strip() or None
-    return None
-
-
 def _read_plain(path: Path, data: bytes) -> ParsedDocument:
-    text = _check_text(_clean(_decode(data)))
-    title = (_first_heading(text) if path.suffix.lower() == ".md" else None) or path.stem
-    return ParsedDocument(text=text, title=title)
+    warnings: list[str] = []
+    raw = clean(decode(data, warnings))
+    _check_text(raw)
+    title = None
+    if path.suffix.lower() == ".md":
+        text, title = markdown_to_text(raw)
+    else:
+        text = join_plain_lines(raw)
+    return ParsedDocument(text=_check_text(text), title=title or path.stem, warnings=warnings)
 
 
 def _read_html(path: Path, data: bytes) -> ParsedDocument:
     from bs4 import BeautifulSoup
 
-    soup = BeautifulSoup(_decode(data), "html.parser")
-    for tag in soup(["script", "style", "noscript", "template"]):
-        tag.decompose()
+    warnings: list[str] = []
+    soup = BeautifulSoup(decode(data, warnings), "html.parser")
     title = soup.title.get_text(" ", strip=True) if soup.title else ""
-    if soup.title:
-        soup.title.decompose()
-    body = soup.body or soup
-    raw = body.get_text("\n")
-    lines = [re.sub(r"[ \t\u00a0]+", " ", ln).strip() for ln in raw.splitlines()]
-    text = "\n\n".join(ln for ln in lines if ln)
-    return ParsedDocument(text=_check_text(_clean(text)), title=title or path.stem)
+    text = clean(html_to_text(soup.body or soup))
+    return ParsedDocument(text=_check_text(text), title=title or path.stem, warnings=warnings)
 
 
 def _read_pdf(path: Path, data: bytes) -> ParsedDocument:
@@ -122,7 +103,7 @@ def _read_pdf(path: Path, data: bytes) -> ParsedDocument:
         pages: list[tuple[int, int, int]] = []
         offset = 0
         for number, page in enumerate(reader.pages, start=1):
-            page_text = _clean(page.extract_text() or "").strip()
+            page_text = join_pdf_lines(clean(page.extract_text() or "")).strip()
             if not page_text:
                 continue
             if parts:
@@ -164,7 +145,7 @@ def _read_docx(path: Path, data: bytes) -> ParsedDocument:
             cells = [c.text.strip() for c in row.cells if c.text.strip()]
             if cells:
                 paragraphs.append(" | ".join(cells))
-    text = _clean("\n\n".join(paragraphs))
+    text = clean("\n\n".join(paragraphs))
     title = (document.core_properties.title or "").strip() or path.stem
     return ParsedDocument(text=_check_text(text), title=title)
 

@@ -44,6 +44,7 @@ from ._config import IndexError_, StoreConfig
 from ._embed import DEFAULT_EMBED_MODEL, Embedder
 from ._lexical import LexicalIndex, _ranges
 from ._readers import (
+    EXTRACTION_VERSION,
     BadDocument,
     ParsedDocument,
     content_hash,
@@ -574,6 +575,14 @@ def update_index(
                 )
             previous = CorpusIndex._load(gen, requested)
             _check_compatible(previous.manifest, config, root, index_dir)
+            extraction = previous.manifest.get("extraction", 1)
+            if extraction != EXTRACTION_VERSION:  # same bytes, other text: every file is read again
+                warn(
+                    f"index at {index_dir} holds text from extraction version {extraction}, this version "
+                    f"extracts with {EXTRACTION_VERSION}; re-reading and re-embedding every document"
+                )
+                previous.close()
+                previous = None
         target = _target_store(requested, recorded, previous, index_dir)
         if target["kind"] == "milvus" and previous is None:
             from . import _milvus
@@ -617,6 +626,8 @@ def update_index(
                 continue
             try:
                 parsed = parse_document(path, data)
+                for note in parsed.warnings:
+                    warn(f"{path}: {note}")
             except BadDocument as exc:
                 skip(path, key, INVALID, str(exc))
                 continue
@@ -1022,6 +1033,7 @@ def _write_generation(
         "chunk_size": config.chunk_size,
         "chunk_overlap": config.chunk_overlap,
         "splitter": "llama_index SentenceSplitter",
+        "extraction": EXTRACTION_VERSION,
         "reader": config.reader,
         "root": str(root),
         "store": store_record,

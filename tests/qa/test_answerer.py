@@ -59,7 +59,10 @@ def bot(index, embedder):
 
 
 def _text(doc: str) -> str:
-    return DOCS[doc]
+    """The indexed text citations point into: the reader's (Markdown syntax removed)."""
+    from index import parse_document
+
+    return parse_document(Path(doc), DOCS[doc].encode("utf-8")).text
 
 
 @pytest.mark.parametrize(
