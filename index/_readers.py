@@ -53,6 +53,9 @@ def content_hash(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+MAX_LINE_CHARS = 1_000_000  # characters in one line of a text or Markdown file
+
+
 def _check_text(text: str) -> str:
     if not text.strip():
         raise BadDocument("no text in the file (empty or only whitespace)")
@@ -62,10 +65,23 @@ def _check_text(text: str) -> str:
     return text
 
 
+def _check_lines(raw: str) -> None:
+    """A text file is lines of prose: one of a million characters (a dump, a minified file, a
+    whole book with its line breaks lost) would take many minutes to embed as thousands of
+    chunks cut at arbitrary places, so it is refused at once, in one line, before any work."""
+    longest = max(map(len, raw.split("\n")), default=0)
+    if longest > MAX_LINE_CHARS:
+        raise BadDocument(
+            f"a line of {longest:,} characters without a line break (the most is {MAX_LINE_CHARS:,}); "
+            "split it into paragraphs"
+        )
+
+
 def _read_plain(path: Path, data: bytes) -> ParsedDocument:
     warnings: list[str] = []
     raw = clean(decode(data, warnings))
     _check_text(raw)
+    _check_lines(raw)
     title = None
     if path.suffix.lower() == ".md":
         text, title = markdown_to_text(raw)

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from index import parse_document, sentence_spans
+from index import BadDocument, parse_document, sentence_spans
 from index._chunking import MAX_SENTENCE_CHARS, MAX_WORD_CHARS, chunk_document
 
 PDF_PAGES = [
@@ -293,22 +293,30 @@ def test_sentence_spans_are_bounded_on_pathological_text(text):
     assert all(len(max(text[s:e].split(), key=len)) <= MAX_WORD_CHARS for s, e in spans[:50])
 
 
-def test_a_20mb_single_line_file_reads_and_chunks(tmp_path, embedder):
-    """The upload limit's worth of text on one line: read and chunked with sane spans (no regex
-    timeout from the sentence splitter, no chunk the size of the file)."""
-    sentence = "The relay station at marker {} logged a pressure of {} bar during the night shift. "
-    line = "".join(sentence.format(i, 40 + i % 17) for i in range(240_000))
-    assert len(line) > 20_000_000
+def test_a_20mb_single_line_file_is_refused_in_one_line(tmp_path):
+    """The upload limit's worth of text on one line would be ~20,000 chunks cut anywhere: refused
+    before any work, with a reason a user can act on."""
     path = tmp_path / "one-line.txt"
-    path.write_text(line, encoding="utf-8")
-    doc = parse_document(path)
-    chunks = chunk_document(doc.text, 200, 40, embedder.token_counter())
-    assert len(chunks) > 10_000
+    path.write_text("The relay station logged a pressure of 40 bar. " * 440_000, encoding="utf-8")
+    assert path.stat().st_size > 20_000_000
+    with pytest.raises(BadDocument, match=r"a line of [0-9,]{10} characters without a line break") as err:
+        parse_document(path)
+    assert "\n" not in str(err.value) and "split it into paragraphs" in str(err.value)
+
+
+def test_a_5mb_single_line_is_chunked_with_sane_spans(embedder):
+    """The chunker itself stays bounded on a huge line (no regex timeout from the sentence
+    splitter, no chunk the size of the text), for text that reaches it by other readers."""
+    sentence = "The relay station at marker {} logged a pressure of {} bar during the night shift. "
+    text = "".join(sentence.format(i, 40 + i % 17) for i in range(60_000))
+    assert len(text) > 5_000_000
+    chunks = chunk_document(text, 200, 40, embedder.token_counter())
+    assert len(chunks) > 2_500
     assert all(c.end - c.start <= 200 * 16 for c in chunks)
     assert all(a.start < b.start for a, b in zip(chunks, chunks[1:], strict=False))
     middle = chunks[len(chunks) // 2]
     s, e = middle.sentences[1]
-    assert doc.text[s:e].startswith("The relay station at marker ") and doc.text[s:e].endswith("night shift.")
+    assert text[s:e].startswith("The relay station at marker ") and text[s:e].endswith("night shift.")
 
 
 def test_a_20mb_wrapped_paragraph_is_joined(tmp_path):

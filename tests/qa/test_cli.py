@@ -118,6 +118,21 @@ def test_index_counts_skips_by_reason_and_verbose_lists_them_escaped(tmp_path):
     assert json.loads(out.stdout)["citations"][0]["doc"] == evil  # JSON keeps the name exact
 
 
+def test_a_20mb_single_line_file_is_one_warning_and_the_rest_is_indexed(tmp_path):
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "ferry.txt").write_text("The Caspian ferry from Aktau to Alat carried 40,000 trucks in 2024.")
+    (docs / "dump.txt").write_text("The relay station logged a pressure of 40 bar. " * 440_000)
+    assert (docs / "dump.txt").stat().st_size > 20_000_000
+    out = run_qa("index", str(docs), "--quiet", "--index-dir", str(tmp_path / "idx"), env={"PYTHONPATH": str(REPO)})
+    assert out.returncode == 0, out.stderr
+    _no_traceback(out)
+    assert out.stdout.startswith("1 added, 0 updated, 0 removed, 0 unchanged, 1 skipped (1 "), out.stdout
+    (warning,) = out.stderr.splitlines()
+    assert warning.startswith(f"qa: warning: skipped {docs}/dump.txt: a line of ")
+    assert warning.endswith("characters without a line break (the most is 1,000,000); split it into paragraphs")
+
+
 def test_a_folder_with_nothing_to_index_gets_a_hint(tmp_path):
     env = {"PYTHONPATH": str(REPO)}
     (tmp_path / "empty").mkdir()
