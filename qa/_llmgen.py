@@ -27,7 +27,7 @@ from ._generation import ABSTAIN_TEXT, Generation, GenerationRequest
 from ._hostile import without_hostile
 from ._llm import LLMSettings, packaged_model_path
 from ._retrieval import Hit
-from ._terms import capitalised_terms
+from ._terms import capitalised_terms, names_another_figure
 from ._types import AnswerSentence, Turn
 from ._verify import compose, split_claims, verify
 
@@ -177,29 +177,37 @@ class LLMGenerator:
 
     # ------------------------------------------------------------ generating
 
-    def _fit_sources(self, request: GenerationRequest, chat: bool) -> list[str]:
-        """Chunk texts in rank order, as many as fit the context window beside the answer."""
+    def _fit_sources(self, request: GenerationRequest, chat: bool) -> tuple[list[str], list[int]]:
+        """Chunk texts in rank order, as many as fit the context window beside the answer; with the
+        answerer's figure check on, not those about another one of what the question numbers.
+        Returns the texts and their chunks: source ``[n]`` is the n-th of each."""
         count = self._count()
         s = self.settings
         budget = (
             s.context_window - s.max_tokens - count(prompts.prompt_overhead(request.standalone, chat)) - 32
         )
         out: list[str] = []
+        chunks: list[int] = []
+        figures = self._fallback.settings.require_figures
         for hit in request.hits:
             text = prompts.flatten(_source_text(request.index, hit))
+            if figures and names_another_figure(request.standalone, text):
+                continue  # about another ticket, year...: it must not be the answer's source
             need = count(text) + 4
             if need > budget:
                 if not out and budget > 64:  # always give the model something: the top chunk, cut
                     out.append(text[: int(budget * _CHARS_PER_TOKEN * 0.8)])
+                    chunks.append(hit.chunk)
                 break
             out.append(text)
+            chunks.append(hit.chunk)
             budget -= need
-        return out
+        return out, chunks
 
     def stream(self, request: GenerationRequest) -> Iterator[str | Generation]:
         """Yield the draft as it is written, then the verified :class:`Generation`."""
         chat = self.settings.mode == "chat"
-        sources = self._fit_sources(request, chat)
+        sources, chunks = self._fit_sources(request, chat)
         if not sources:
             yield (fallback := self._fallback.generate(request)).text
             yield self._with_fallback(fallback, [], None, "nothing was retrieved")
@@ -220,7 +228,7 @@ class LLMGenerator:
                 parts.append(delta)
                 yield delta
         draft = _trim("".join(parts))
-        yield self._finish(request, draft, len(sources))
+        yield self._finish(request, draft, chunks)
 
     def generate(self, request: GenerationRequest) -> Generation:
         result = None
@@ -230,7 +238,7 @@ class LLMGenerator:
         assert result is not None
         return result
 
-    def _finish(self, request: GenerationRequest, draft: str, n_sources: int) -> Generation:
+    def _finish(self, request: GenerationRequest, draft: str, chunks: list[int]) -> Generation:
         claims = split_claims(draft)
         if not claims:
             return self._with_fallback(self._fallback.generate(request), [], draft, "the model wrote nothing")
@@ -241,7 +249,7 @@ class LLMGenerator:
             return Generation(ABSTAIN_TEXT, True, [], [sentence], draft)
         checks = verify(
             claims,
-            [h.chunk for h in request.hits[:n_sources]],
+            chunks,
             request.index,
             request.standalone,
             request.embedder,

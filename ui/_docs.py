@@ -226,15 +226,19 @@ class Library:
         """
         from qa import index_documents
 
+        notes = notes if notes is not None else []
         with self._lock:
             options = self._index_options(rebuild=rebuild, embedder=embedder)
+            # skipped files come back in the report (named once, by the caller); other warnings
+            # (a file read as cp1252...) are notes too
+            options["warn"] = lambda msg: None if msg.startswith("skipped ") else notes.append(msg)
             return index_isolating(
                 lambda: index_documents(self.docs_dir, self.index_dir, rebuild=rebuild, **options),
                 self.docs_dir,
                 None if rebuild else self._open_index(),
                 options,
                 uploaded=set(),
-                notes=notes if notes is not None else [],
+                notes=notes,
             )
 
     def _index_options(self, *, rebuild: bool = False, embedder: Any = None) -> dict[str, Any]:
@@ -345,7 +349,7 @@ class Library:
             if name in uploaded:
                 self._discard([name])
                 report.skipped.remove((path, why))
-                notes.append(f"{name} could not be indexed ({why}); it was not added.")
+                notes.append(f"{name} could not be indexed: {why}; it was not added.")
         return notes
 
 
