@@ -16,7 +16,7 @@ answerable questions (per source, balanced decision accuracy
 ``(abstain_recall + 1 - false_abstain_rate) / 2`` plus answer quality, squad2 ``f1`` or
 ClapNQ ``rougeL``, averaged over the sources); then the join margin that maximises the mean
 of ClapNQ's ``rougeL`` and each source's ``citation_precision``; last, the figure check
-(``require_figures``) is kept if it does not lower the objective.
+(``require_figures``) is kept unless it lowers the objective by more than 0.005.
 """
 
 from __future__ import annotations
@@ -239,14 +239,14 @@ def fit(cases: list[Case], bots: dict[str, Assistant]) -> tuple[ExtractiveSettin
     chosen = replace(s, threshold=threshold, join_margin=best_margin)
     obj, _, metrics = sweep(cases, bots, chosen)
     # the figure check (a passage about another one of what the question names by number cannot
-    # answer it) is a veto: it stays, at the chosen threshold, if it does not lower the objective
+    # answer it) is a veto for a mistake benchmark questions seldom probe: with its threshold swept
+    # under the same bound, it stays unless it lowers the objective by more than the 0.005 the
+    # other choices allow
     checked = replace(chosen, require_figures=True)
-    gen = ExtractiveGenerator(checked)
-    rows = [(c.source, c.item, *_answers(c, bots[c.source], gen, checked)) for c in cases]
-    metrics_f = _score(rows, threshold)
-    obj_f = objective(metrics_f)
-    ablation.append(_row("as chosen, with the figure check", obj_f, threshold, metrics_f, checked))
-    if obj_f >= obj:
+    obj_f, t_f, metrics_f = sweep(cases, bots, checked)
+    checked = replace(checked, threshold=t_f)
+    ablation.append(_row("as chosen, with the figure check", obj_f, t_f, metrics_f, checked))
+    if obj_f >= obj - 0.005:
         chosen, obj, metrics = checked, obj_f, metrics_f
     name = f"chosen: {n} passages, join margin {best_margin}, figure check {'on' if chosen.require_figures else 'off'}"
     ablation.append(_row(name, obj, chosen.threshold, metrics, chosen))
