@@ -289,7 +289,8 @@ class Library:
             try:
                 options = self._index_options()
                 options["progress"] = lambda done, total: events.put(("progress", (done, total)))
-                options["warn"] = lambda _msg: None  # skipped files are in the report
+                # skipped files are in the report; other warnings (read as cp1252...) are notes
+                options["warn"] = lambda msg: None if msg.startswith("skipped ") else notes.append(_note(msg))
                 run = lambda: index_documents(self.docs_dir, self.index_dir, **options)  # noqa: E731
                 report = index_isolating(
                     run, self.docs_dir, self._open_index(), options, uploaded=set(uploaded), notes=notes
@@ -351,6 +352,13 @@ class Library:
                 report.skipped.remove((path, why))
                 notes.append(f"{name} could not be indexed: {why}; it was not added.")
         return notes
+
+
+def _note(warning: str) -> str:
+    """An index warning ("/srv/docs/cafe.txt: not UTF-8; read as cp1252") as the chat says it:
+    the file's name, not the server's path."""
+    path, sep, rest = warning.partition(": ")
+    return f"{Path(path).name}: {rest}." if sep else warning
 
 
 def _report_line(report: Any, notes: list[str], problems: list[str]) -> str:

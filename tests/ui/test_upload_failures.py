@@ -25,6 +25,17 @@ def _one_line(status: str) -> None:
     assert "Traceback" not in status and "\n" not in status
 
 
+def test_a_latin1_upload_is_read_and_its_encoding_named(server, tmp_path):
+    notes = tmp_path / "dredger notes.txt"
+    notes.write_bytes("The dredger Osprey's café served 40 crew in 2025; the pier is at Ust-Kamenogorsk.".encode("cp1252"))
+    client = server.client()
+    status, table, _, _ = _upload(client, notes)
+    _one_line(status)
+    assert "added dredger notes.txt" in status and "dredger notes.txt" in _names(table)
+    assert "dredger notes.txt: not UTF-8; read as cp1252" in status and "/" not in status.split("cp1252")[0]
+    client.predict("dredger notes.txt", api_name="/remove_document")
+
+
 def test_an_upload_that_fails_to_index_is_named_and_does_not_block_the_next(server, tmp_path):
     bad = tmp_path / "survey.pdf"
     bad.write_bytes(unindexable_pdf())
