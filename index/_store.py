@@ -639,30 +639,33 @@ def update_index(
         planned = {k for k, _, _ in plan}
         report.removed = sorted(k for k in prev_docs if k not in planned)
 
-        embedder = embedder or Embedder.shared(config.embed_model)
-        failed: dict[str, str] = {}
-        builds = _chunk_new(plan, config, embedder, failed)
-        _embed_new(builds, embedder, config, show_progress, progress, failed)
-        if failed:  # those files are skipped like unreadable ones; the rest goes in
-            plan = [p for p in plan if p[0] not in failed]
-            for key, reason in failed.items():
-                builds.pop(key, None)
-                for done in (report.added, report.updated):
-                    if key in done:
-                        done.remove(key)
-                skip(paths[key], key, FAILED, reason)
-
         moved = previous is not None and target.get("uri") != previous.store.get("uri")
         if previous is not None and not (report.added or report.updated or report.removed or moved):
-            report.n_documents = len(previous.documents)
-            report.n_chunks = previous.n_chunks
-            report.seconds = time.perf_counter() - started
-            previous.close()
-            return report
+            return _unchanged(report, previous, started)
+        embedder = embedder or Embedder.shared(config.embed_model)  # before staging: see the kill test
 
+        # the staging folder exists while the update works (chunking, embedding, writing), so an
+        # update killed at any point leaves a folder the next run sweeps, never a half-live index
         staging = index_dir / f".staging-{secrets.token_hex(4)}"
+        made = writing = False
         try:
             staging.mkdir(parents=True)
+            made = True
+            failed: dict[str, str] = {}
+            builds = _chunk_new(plan, config, embedder, failed)
+            _embed_new(builds, embedder, config, show_progress, progress, failed)
+            if failed:  # those files are skipped like unreadable ones; the rest goes in
+                plan = [p for p in plan if p[0] not in failed]
+                for key, reason in failed.items():
+                    builds.pop(key, None)
+                    for done in (report.added, report.updated):
+                        if key in done:
+                            done.remove(key)
+                    skip(paths[key], key, FAILED, reason)
+                if previous is not None and not (report.added or report.updated or report.removed or moved):
+                    shutil.rmtree(staging, ignore_errors=True)
+                    return _unchanged(report, previous, started, close=False)  # closed below
+            writing = True
             dim = _vector_dim(builds, previous) or embedder.dim
             milvus_work = _write_generation(staging, plan, builds, previous, config, root, dim, target)
             if milvus_work is not None:
@@ -674,10 +677,11 @@ def update_index(
                 if not staging.exists():
                     break
                 time.sleep(0.05)
-            if target["kind"] == "milvus":  # undo the inserts now if Milvus still answers
+            if writing and target["kind"] == "milvus":  # undo the inserts now if Milvus still answers
                 with contextlib.suppress(Exception):
                     _recover_milvus(index_dir, gen, requested)
-            if isinstance(exc, OSError):  # the previous generation is untouched and stays live
+            # the previous generation is untouched and stays live
+            if isinstance(exc, OSError) and (writing or not made):
                 raise IndexNotWritable.wrap(index_dir, exc) from exc
             raise
         finally:
@@ -702,6 +706,16 @@ def update_index(
         report.n_chunks = sum(d["n_chunks"] for d in loaded["documents"].values())
         report.seconds = time.perf_counter() - started
         return report
+
+
+def _unchanged(report: IndexReport, previous: CorpusIndex, started: float, close: bool = True) -> IndexReport:
+    """The report of an update that changes nothing: the live generation's counts."""
+    report.n_documents = len(previous.documents)
+    report.n_chunks = previous.n_chunks
+    report.seconds = time.perf_counter() - started
+    if close:
+        previous.close()
+    return report
 
 
 def _recorded_store(gen: Path | None) -> dict[str, Any]:
