@@ -221,7 +221,8 @@ class Library:
     def sync(self, *, rebuild: bool = False, embedder: Any = None, notes: list[str] | None = None) -> Any:
         """Index the folder now, in this thread (startup); raises the index's errors.
 
-        A file that breaks indexing is moved to ``.qa-failed/`` and named in ``notes``;
+        A file that breaks a whole run is moved to ``.qa-failed/`` and named in ``notes`` (files
+        the index skips come back in the report);
         ``embedder`` (the answering one) saves loading a second model at startup.
         """
         from qa import index_documents
