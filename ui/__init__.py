@@ -54,8 +54,7 @@ def build_app(
     ``embedder`` (a ``qa.Embedder``) is reused for answering, e.g. one already loaded;
     ``rebuild`` re-embeds every file; longer questions than ``max_question_chars``
     (default ``qa.MAX_QUESTION_CHARS``) get a one-line message. A file the index
-    skips, or that breaks a whole run (then moved to ``.qa-failed/``), is named in
-    ``app.qa_service.startup_notes``.
+    skips is named in ``app.qa_service.startup_notes``.
     Raises one-line errors (``qa.IndexError_``, ``ServeError``) when the folder cannot be indexed.
     """
     from ._app import ChatService, build_blocks
@@ -71,7 +70,7 @@ def build_app(
         max_question_chars=max_question_chars,
     )
     if sync:
-        from ._isolate import IndexingFailed
+        from ._causes import IndexingFailed
 
         try:
             service.sync(rebuild=rebuild)

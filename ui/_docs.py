@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ._isolate import IndexingFailed, cause, index_isolating
+from ._causes import cause, run_indexing
 from ._uploads import free_name
 
 DEFAULT_MAX_UPLOAD_MB = 20.0
@@ -221,8 +221,8 @@ class Library:
     def sync(self, *, rebuild: bool = False, embedder: Any = None, notes: list[str] | None = None) -> Any:
         """Index the folder now, in this thread (startup); raises the index's errors.
 
-        A file that breaks a whole run is moved to ``.qa-failed/`` and named in ``notes`` (files
-        the index skips come back in the report);
+        Files the index skips come back in the report; a run that fails as a whole raises
+        :class:`~ui._causes.IndexingFailed` in one line;
         ``embedder`` (the answering one) saves loading a second model at startup.
         """
         from qa import index_documents
@@ -233,14 +233,7 @@ class Library:
             # skipped files come back in the report (named once, by the caller); other warnings
             # (a file read as cp1252...) are notes too
             options["warn"] = lambda msg: None if msg.startswith("skipped ") else notes.append(msg)
-            return index_isolating(
-                lambda: index_documents(self.docs_dir, self.index_dir, rebuild=rebuild, **options),
-                self.docs_dir,
-                None if rebuild else self._open_index(),
-                options,
-                uploaded=set(),
-                notes=notes,
-            )
+            return run_indexing(lambda: index_documents(self.docs_dir, self.index_dir, rebuild=rebuild, **options))
 
     def _index_options(self, *, rebuild: bool = False, embedder: Any = None) -> dict[str, Any]:
         options: dict[str, Any] = {"show_progress": False, "store": self.store}
@@ -273,12 +266,12 @@ class Library:
         uploaded: list[str] | None = None,
         notes: list[str] | None = None,
     ) -> Iterator[Progress]:
-        """Index in a worker thread, reporting progress; a file that breaks it is taken out.
+        """Index in a worker thread, reporting progress; files the index skips are named.
 
         Uploads that do not make it into the index are deleted again, so nothing of a
         failed upload stays in the folder to break the next run.
         """
-        from qa import IndexError_, index_documents
+        from qa import index_documents
 
         uploaded = uploaded or []
         notes = list(notes or [])
@@ -292,13 +285,7 @@ class Library:
                 options["progress"] = lambda done, total: events.put(("progress", (done, total)))
                 # skipped files are in the report; other warnings (read as cp1252...) are notes
                 options["warn"] = lambda msg: None if msg.startswith("skipped ") else notes.append(_note(msg))
-                run = lambda: index_documents(self.docs_dir, self.index_dir, **options)  # noqa: E731
-                report = index_isolating(
-                    run, self.docs_dir, self._open_index(), options, uploaded=set(uploaded), notes=notes
-                )
-                events.put(("done", report))
-            except (IndexError_, IndexingFailed) as exc:
-                events.put(("error", cause(exc)))
+                events.put(("done", index_documents(self.docs_dir, self.index_dir, **options)))
             except Exception as exc:  # noqa: BLE001 - shown as one line; the index stays as it was
                 events.put(("error", cause(exc)))
             finally:

@@ -14,6 +14,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from _makers import make_docx, make_pdf
 
 from index import BadDocument, parse_document, sentence_spans
 from index._chunking import MAX_SENTENCE_CHARS, MAX_WORD_CHARS, chunk_document
@@ -92,26 +93,6 @@ DOCX_PARAGRAPHS = [
     "The Orsa Valley cooperative produced 920 tonnes of cloudberry jam in 2022, most of it sold in Sweden.",
     "Its members pick berries on the bogs north of the river in August.",
 ]
-
-
-def make_pdf(path: Path, pages: list[str]) -> None:
-    from fpdf import FPDF
-
-    pdf = FPDF()
-    pdf.set_font("Helvetica", size=12)
-    for text in pages:
-        pdf.add_page()
-        pdf.multi_cell(0, 8, text)
-    pdf.output(str(path))
-
-
-def make_docx(path: Path, paragraphs: list[str]) -> None:
-    import docx
-
-    d = docx.Document()
-    for p in paragraphs:
-        d.add_paragraph(p)
-    d.save(str(path))
 
 
 def write_corpus(folder: Path) -> Path:

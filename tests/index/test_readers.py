@@ -8,33 +8,12 @@ import sys
 from pathlib import Path
 
 import pytest
+from _makers import make_docx, make_pdf
 
 from index import BadDocument, parse_document
 from index._walk import iter_files
 
 REPO = Path(__file__).resolve().parents[2]
-
-
-def make_pdf(path: Path, pages: list[str]) -> None:
-    from fpdf import FPDF
-
-    pdf = FPDF()
-    pdf.set_font("Helvetica", size=12)
-    for text in pages:
-        pdf.add_page()
-        pdf.multi_cell(0, 8, text)
-    pdf.set_title("Pipeline report")
-    pdf.output(str(path))
-
-
-def make_docx(path: Path, paragraphs: list[str], title: str = "") -> None:
-    import docx
-
-    d = docx.Document()
-    for p in paragraphs:
-        d.add_paragraph(p)
-    d.core_properties.title = title
-    d.save(str(path))
 
 
 def test_txt_and_md(tmp_path):
@@ -61,7 +40,7 @@ def test_html_drops_scripts_and_keeps_title(tmp_path):
 
 def test_pdf_has_page_numbers(tmp_path):
     path = tmp_path / "r.pdf"
-    make_pdf(path, ["First page talks about oil exports.", "Second page is about the fiber cable."])
+    make_pdf(path, ["First page talks about oil exports.", "Second page is about the fiber cable."], "Pipeline report")
     doc = parse_document(path)
     assert doc.title == "Pipeline report"
     offset = doc.text.index("fiber cable")

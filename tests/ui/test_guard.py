@@ -66,30 +66,10 @@ def test_discard_upload_only_touches_gradios_upload_folder(tmp_path, monkeypatch
 
 def test_cause_is_one_short_line_with_the_kind():
     from qa import QAError
-    from ui._isolate import cause
+    from ui._causes import cause
 
     long = ValueError("pattern too large\n" + "(a|b)" * 1000)
     assert cause(long) == "ValueError: pattern too large"
     assert len(cause(RuntimeError("x" * 5000))) <= 240 and "\n" not in cause(RuntimeError("y\nz"))
     assert cause(QAError("the index is busy")) == "the index is busy"
     assert cause(MemoryError()) == "MemoryError"
-
-
-def test_changed_files_are_those_the_index_does_not_hold(docs_copy, tmp_path, embedder):
-    from index import CorpusIndex, update_index
-    from ui._isolate import changed_files
-
-    (docs_copy / "edited.txt").write_text("The ferry sails at noon.", encoding="utf-8")
-    update_index(docs_copy, tmp_path / "index", embedder=embedder, show_progress=False)
-    index = CorpusIndex.open(tmp_path / "index")
-    (docs_copy / "edited.txt").write_text("The ferry sails at one.", encoding="utf-8")
-    (docs_copy / "new.md").write_text("Brand new notes.", encoding="utf-8")
-    (docs_copy / "table.csv").write_text("a,b", encoding="utf-8")  # never indexed: not a candidate
-    (docs_copy / ".qa-failed").mkdir()
-    (docs_copy / ".qa-failed" / "old.pdf").write_bytes(b"%PDF")  # hidden: never indexed either
-    try:
-        assert [p.name for p in changed_files(docs_copy, index)] == ["edited.txt", "new.md"]
-    finally:
-        index.close()
-    names = [p.name for p in changed_files(docs_copy, None)]
-    assert names == ["000_5c5733213d75056c.txt", "edited.txt", "new.md"]
