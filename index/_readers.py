@@ -187,13 +187,16 @@ def read_bytes(path: Path) -> bytes:
         raise BadDocument(f"cannot read the file ({exc.strerror or exc})") from exc
 
 
+def unsupported_reason(path: Path) -> str:
+    """Why ``path`` is not read, in one line (the walk and :func:`parse_document` say it alike)."""
+    return f"unsupported file type {path.suffix or '(none)'}; use one of " + ", ".join(SUPPORTED_SUFFIXES)
+
+
 def parse_document(path: Path, data: bytes | None = None) -> ParsedDocument:
     """Parse one file; raises :class:`BadDocument` with a one-line reason."""
     reader = _READERS.get(path.suffix.lower())
     if reader is None:
-        raise BadDocument(
-            f"unsupported file type {path.suffix or '(none)'}; use one of " + ", ".join(SUPPORTED_SUFFIXES)
-        )
+        raise BadDocument(unsupported_reason(path))
     if data is None:
         data = read_bytes(path)
     if not data:

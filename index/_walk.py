@@ -16,7 +16,7 @@ import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ._readers import SUPPORTED_SUFFIXES
+from ._readers import SUPPORTED_SUFFIXES, unsupported_reason
 
 # The reasons a skipped file is counted under in a summary ("3 skipped (2 unsupported type, ...)").
 UNSUPPORTED = "unsupported type"
@@ -53,7 +53,7 @@ def _unsupported(path: Path) -> Skip:
     return Skip(
         str(path),
         UNSUPPORTED,
-        f"unsupported file type {path.suffix or '(none)'}; use one of " + ", ".join(SUPPORTED_SUFFIXES),
+        unsupported_reason(path),
     )
 
 

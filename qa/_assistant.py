@@ -154,6 +154,11 @@ class Assistant:
         ...     if isinstance(item, str): print(item, end="", flush=True)
         ...     else: final = item
         """
+        return self._stream(self.check_question(question), history, top_k)
+
+    def check_question(self, question: str) -> str:
+        """The question as it will be asked (stripped), or ``QAError`` in one line when it is empty
+        or longer than ``max_question_chars``; a server can check before queueing it."""
         question = (question or "").strip()
         if not question:
             raise QAError("the question is empty; ask something about your documents")
@@ -162,7 +167,7 @@ class Assistant:
                 f"the question is {len(question):,} characters long; the limit is "
                 f"{self.max_question_chars:,}: ask about one thing at a time"
             )
-        return self._stream(question, history, top_k)
+        return question
 
     def _stream(
         self, question: str, history: Sequence[Turn | dict | str] | None, top_k: int | None

@@ -27,7 +27,6 @@ import gradio as gr  # noqa: E402
 
 from . import _render as R  # noqa: E402
 from ._docs import Library, Progress
-from ._guard import question_too_long
 from ._page import launch_options  # noqa: F401 - re-exported for ui.launch_options
 from ._uploads import UPLOAD_EXPIRY, discard_upload
 
@@ -259,9 +258,10 @@ def build_blocks(service: ChatService) -> gr.Blocks:
             msg = "Type a question about your documents first."
             yield question, chat_messages(conv.turns), gr.skip(), R.notice_html(msg)
             return
-        if len(q) > service.max_question_chars:  # before it enters the conversation or any queue
-            msg = f"Could not answer: {question_too_long(len(q), service.max_question_chars)}"
-            yield gr.skip(), chat_messages(conv.turns), gr.skip(), R.notice_html(msg)
+        try:  # too long: refused before it enters the conversation or any queue
+            service.bot.check_question(q)
+        except QAError as exc:
+            yield gr.skip(), chat_messages(conv.turns), gr.skip(), R.notice_html(f"Could not answer: {exc}")
             return
         if service.n_documents() == 0:
             msg = (

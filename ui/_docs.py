@@ -314,8 +314,9 @@ class Library:
                 )
                 return
             else:
-                notes += self._discard_skipped(value, uploaded)
-                failed = bool(problems) or any("could not be indexed" in n for n in notes)
+                discarded = self._discard_skipped(value, uploaded)
+                notes += discarded
+                failed = bool(problems or discarded)
                 yield Progress(_report_line(value, notes, problems), done=True, ok=not failed)
                 return
 

@@ -29,13 +29,6 @@ Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 
-def question_too_long(n_chars: int, limit: int) -> str:
-    """The one line a question over the limit gets (the Assistant refuses it the same way)."""
-    return (
-        f"the question is {n_chars:,} characters long; the limit is {limit:,}: ask about one thing at a time"
-    )
-
-
 class LoginThrottle:
     """Failed logins per client address in a sliding window; thread-safe, in memory."""
 
