@@ -26,6 +26,7 @@ _EXPORTS = {
     "Assistant": "._assistant",
     "BadDocument": "index",
     "Citation": "._types",
+    "Clarification": "._types",
     "CorpusIndex": "index",
     "Embedder": "index",
     "Hit": "._retrieval",
@@ -90,7 +91,7 @@ if TYPE_CHECKING:
     from ._llmgen import LLMGenerator
     from ._reader import Reader, ReaderError, ReaderResult
     from ._retrieval import Hit, HybridRetriever, Retriever
-    from ._types import Answer, AnswerSentence, Citation, RetrievedChunk, ShortAnswer, Turn
+    from ._types import Answer, AnswerSentence, Citation, Clarification, RetrievedChunk, ShortAnswer, Turn
 
 
 def __getattr__(name: str) -> Any:

@@ -243,6 +243,7 @@ class Assistant:
             retrieved.append(
                 RetrievedChunk(
                     doc=doc.key,
+                    title=doc.title,
                     chunk_id=hit.chunk,
                     start=hit.start,
                     end=hit.end,

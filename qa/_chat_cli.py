@@ -127,7 +127,10 @@ def cmd_chat(args: argparse.Namespace) -> int:
             print("(new conversation)")
             continue
         if command == "unknown":
-            print(f"qa: unknown command {printable(question.split()[0])}; /help lists the commands", file=sys.stderr)
+            print(
+                f"qa: unknown command {printable(question.split()[0])}; /help lists the commands",
+                file=sys.stderr,
+            )
             continue
         try:
             answer = ask_streaming(bot, question, history, args.json)

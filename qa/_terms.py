@@ -9,7 +9,9 @@ from index import tokens
 __all__ = ["capitalised_terms", "figures", "names_another_figure"]
 
 _FIGURE = re.compile(r"(?<![\d.,])\d+(?:,\d{3})*(?:\.\d+)?")
-_CARDINALS = "one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen "
+_CARDINALS = (
+    "one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen "
+)
 _CARDINALS += "seventeen eighteen nineteen twenty"
 _ORDINALS = "first second third fourth fifth sixth seventh eighth ninth tenth eleventh twelfth thirteenth "
 _ORDINALS += "fourteenth fifteenth sixteenth seventeenth eighteenth nineteenth twentieth"

@@ -27,6 +27,7 @@ class RetrievedChunk(BaseModel):
     """A passage the retriever ranked, cited or not."""
 
     doc: str
+    title: str = Field(default="", description="the document's title (its first heading, else its name)")
     chunk_id: int
     start: int
     end: int
@@ -71,11 +72,30 @@ class ShortAnswer(BaseModel):
     end: int
 
 
+class Clarification(BaseModel):
+    """A question back to the user when the turn cannot be pinned down.
+
+    Either the documents answer clearly different readings of it (``readings``: their
+    subjects or titles, at least two), or the turn refers to something the conversation
+    does not contain (``missing``: what the user should name).
+    """
+
+    readings: list[str] = Field(
+        default_factory=list, description="candidate readings taken from the documents (titles or subjects)"
+    )
+    missing: str | None = Field(
+        default=None,
+        description="what the turn refers to that neither the conversation nor the documents pin down",
+    )
+
+
 class Answer(BaseModel):
     """What :func:`qa.answer` returns.
 
     ``text`` carries ``[n]`` markers; ``citations[n-1]`` is marker ``n``. When the
-    documents do not support an answer, ``abstained`` is true and nothing is cited.
+    documents do not support an answer, ``abstained`` is true and nothing is cited. When
+    the turn is ambiguous, ``clarification`` is set and ``text`` is a question back to the
+    user; nothing is cited and ``abstained`` is false (it is neither an answer nor a decline).
     ``sentences`` says, per sentence, how well the sources support it, including the
     sentences an LLM wrote that verification dropped; ``draft`` is the LLM's raw text.
     """
@@ -106,6 +126,10 @@ class Answer(BaseModel):
     )
     draft: str | None = Field(
         default=None, description="an LLM's unverified output (what was streamed), if any"
+    )
+    clarification: Clarification | None = Field(
+        default=None,
+        description="set when text is a clarifying question (the turn is ambiguous), not an answer",
     )
 
     def to_json(self, **kwargs) -> str:
