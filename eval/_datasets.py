@@ -1,4 +1,5 @@
-"""Gold sets: the native JSONL format, ClapNQ, and llama-index's LabelledRagDataset.
+"""Gold sets: the native JSONL format, ClapNQ, SQuAD and llama-index's LabelledRagDataset
+(MTRAG-UN lives in ``_mtrag``).
 
 Every loader yields :class:`GoldItem` objects; a dialogue is one item with several turns.
 """
@@ -28,6 +29,14 @@ class GoldTurn:
     evidence: list[str] = field(default_factory=list)
     answerable: bool = True
     relevant_docs: list[str] = field(default_factory=list)  # doc keys that count as a hit
+    # answerable / partial / unanswerable / underspecified (MTRAG-UN's answerability); other
+    # formats: answerable or unanswerable, from ``answerable``
+    kind: str = ""
+    multi_turn: str | None = None  # MTRAG-UN: Follow-up / Clarification / N/A
+
+    def __post_init__(self) -> None:
+        if not self.kind:
+            self.kind = "answerable" if self.answerable else "unanswerable"
 
 
 @dataclass
@@ -36,6 +45,9 @@ class GoldItem:
     turns: list[GoldTurn]
     source: str = ""  # the gold file it came from
     split: str = ""  # train / fit / report where the data README defines one (eval._splits)
+    # the conversation before the first turn, as (user question, agent answer) pairs
+    # (MTRAG-UN: each task's earlier turns); run_gold starts the item's history with them
+    history: list[tuple[str, str]] = field(default_factory=list)
 
     @property
     def is_dialogue(self) -> bool:
@@ -211,7 +223,11 @@ def load_squad(paths: list[Path], corpus_dir: Path | None = None) -> list[GoldIt
                     try:
                         question, qid = str(qa["question"]).strip(), str(qa["id"])
                         impossible = bool(qa.get("is_impossible", False))
-                        answers = [] if impossible else [(str(x["text"]), int(x["answer_start"])) for x in qa["answers"]]
+                        answers = (
+                            []
+                            if impossible
+                            else [(str(x["text"]), int(x["answer_start"])) for x in qa["answers"]]
+                        )
                     except (KeyError, TypeError, ValueError) as exc:
                         raise GoldFormatError(f"{where}.qas[{q}]: missing or bad {exc}") from exc
                     evidence = []

@@ -11,10 +11,11 @@ from qa import Answer, Assistant, QAError, Turn
 
 from ._datasets import GoldFormatError, GoldItem, load_clapnq, load_llamaindex, load_native, load_squad
 from ._metrics import TurnResult, score_turn
+from ._mtrag import load_mtrag, looks_like_mtrag, open_text
 from ._splits import in_split
 
-FORMATS = ("auto", "native", "clapnq", "llamaindex", "squad")
-CORPUS_FORMATS = frozenset({"clapnq", "squad"})  # gold files that carry their own documents
+FORMATS = ("auto", "native", "clapnq", "llamaindex", "squad", "mtrag")
+CORPUS_FORMATS = frozenset({"clapnq", "squad", "mtrag"})  # gold files that carry their own documents
 
 
 def detect_format(path: Path) -> str:
@@ -31,21 +32,25 @@ def detect_format(path: Path) -> str:
             raise GoldFormatError(f"{path}: cannot read ({exc.strerror})") from exc
         return "squad" if '"paragraphs"' in head or '"version": "v2' in head else "llamaindex"
     try:
-        with path.open(encoding="utf-8") as fh:
+        with open_text(path) as fh:  # JSONL, gzip-compressed or not (MTRAG ships as .jsonl.gz)
             first = next((line for line in fh if line.strip()), "")
-    except OSError as exc:
-        raise GoldFormatError(f"{path}: cannot read ({exc.strerror})") from exc
+    except (OSError, EOFError) as exc:
+        raise GoldFormatError(f"{path}: cannot read ({exc})") from exc
+    except UnicodeDecodeError:
+        return "native"  # load_native reports it
     try:
         obj = json.loads(first) if first else {}
     except json.JSONDecodeError:
         return "native"  # load_native reports the bad line
+    if looks_like_mtrag(obj):
+        return "mtrag"
     if isinstance(obj, dict) and "passages" in obj and "input" in obj:
         return "clapnq"
     return "native"
 
 
 def load_gold(paths: Sequence[Path], fmt: str = "auto", corpus_dir: Path | None = None) -> list[GoldItem]:
-    """Load gold files of one format; ClapNQ passages are written into ``corpus_dir``."""
+    """Load gold files of one format; ClapNQ, SQuAD and MTRAG passages are written into ``corpus_dir``."""
     if fmt not in FORMATS:
         raise GoldFormatError(f"unknown gold format {fmt!r}; use one of {', '.join(FORMATS)}")
     for p in paths:
@@ -61,9 +66,10 @@ def load_gold(paths: Sequence[Path], fmt: str = "auto", corpus_dir: Path | None 
         return load_clapnq(list(paths), corpus_dir)
     if kind == "squad":
         return load_squad(list(paths), corpus_dir)
-    items: list[GoldItem] = []
-    for p in paths:
-        items.extend(load_native(p) if kind == "native" else load_llamaindex(p))
+    if kind == "mtrag":
+        items = load_mtrag(list(paths), corpus_dir)
+    else:
+        items = [item for p in paths for item in (load_native(p) if kind == "native" else load_llamaindex(p))]
     if not items:
         raise GoldFormatError(f"{', '.join(map(str, paths))}: no questions found")
     return items
@@ -130,12 +136,14 @@ def run_gold(
 ) -> list[TurnResult]:
     """Ask each item (each dialogue turn with the earlier turns as history) and score it.
 
+    An item that comes with a conversation (MTRAG) starts its history with those turns.
+
     A question the assistant refuses with a :class:`QAError` is recorded as an error,
     not raised: one bad item must not hide the scores of the others.
     """
     results: list[TurnResult] = []
     for item in items:
-        history: list[Turn] = []
+        history = [Turn(question=q, answer=a) for q, a in item.history]
         for i, turn in enumerate(item.turns):
             t0 = time.perf_counter()
             try:

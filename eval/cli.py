@@ -25,15 +25,19 @@ def register(sub: argparse._SubParsersAction) -> None:
         "and write report.json, report.md and report.html.",
     )
     p.add_argument(
-        "gold", nargs="+", help="gold files (.jsonl native or ClapNQ, .json LabelledRagDataset, .json[.gz] SQuAD)"
+        "gold",
+        nargs="+",
+        help="gold files (.jsonl native or ClapNQ, .jsonl[.gz] MTRAG-UN, .json LabelledRagDataset, "
+        ".json[.gz] SQuAD)",
     )
     p.add_argument(
-        "--docs", help="documents the gold questions are about (ClapNQ, SQuAD: built from the passages)"
+        "--docs",
+        help="documents the gold questions are about (ClapNQ, SQuAD, MTRAG: built from the passages)",
     )
     p.add_argument(
         "--format",
         default="auto",
-        choices=("auto", "native", "clapnq", "llamaindex", "squad"),
+        choices=("auto", "native", "clapnq", "llamaindex", "squad", "mtrag"),
         help="default: auto-detect",
     )
     p.add_argument(
