@@ -1,4 +1,7 @@
-"""Reports a person reads: report.json (everything), report.md (table and failures), report.html (plots)."""
+"""Reports a person reads: report.json (everything), report.md (tables and failures), report.html (plots).
+
+Gold sets with answerability classes (MTRAG-UN) add a per-class table (``metrics["by_class"]``).
+"""
 
 from __future__ import annotations
 
@@ -11,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ._metrics import COUNTS, METRICS, TurnResult
+from ._metrics import CLASS_METRICS, COUNTS, METRICS, TurnResult
 
 
 @dataclass
@@ -42,17 +45,49 @@ def summary_table(runs: Sequence[RunResult]) -> str:
     return "\n".join(rows)
 
 
+def class_table(run: RunResult) -> str | None:
+    """A Markdown table of ``by_class``: one row per class, its metrics as columns (None without one)."""
+    classes = run.metrics.get("by_class")
+    if not classes:
+        return None
+    columns = ("n", *CLASS_METRICS)
+    rows = ["| class | " + " | ".join(columns) + " |", "|---|" + "---:|" * len(columns)]
+    for name, values in classes.items():
+        rows.append(f"| {name} | " + " | ".join(_fmt(values.get(c)) for c in columns) + " |")
+    return "\n".join(rows)
+
+
+def _expected(r: TurnResult) -> str:
+    if r.kind == "underspecified":
+        return "(a clarifying question)"
+    if not r.answerable:
+        return "(abstain)"
+    return "; ".join(r.answers) or (r.reference or "")[:200] or "; ".join(r.evidence)[:200]
+
+
+def clarification_line(r: TurnResult) -> str | None:
+    """What a clarifying question offered and what of it the response named, on one line."""
+    if not r.clarified:
+        return None
+    clar = r.clarification or {}
+    offered = "; ".join(clar.get("readings") or []) or "none"
+    missing = f", missing: {clar['missing']}" if clar.get("missing") else ""
+    named = "; ".join(r.clarify_named) or "nothing retrieved"
+    verdict = "counts" if r.clarify_ok else "does not count"
+    return f"clarified ({verdict}): readings: {offered}{missing}; named: {named}"
+
+
 def _failure_md(r: TurnResult) -> str:
-    expected = (
-        "(abstain)"
-        if not r.answerable
-        else "; ".join(r.answers) or (r.reference or "")[:200] or "; ".join(r.evidence)[:200]
-    )
     lines = [f"### {r.id}", f"- question: {r.question}"]
+    if r.kind not in ("answerable", "unanswerable") or r.multi_turn:
+        lines.append(f"- class: {r.kind}" + (f", {r.multi_turn}" if r.multi_turn else ""))
     if r.standalone_question:
         lines.append(f"- resolved as: {r.standalone_question}")
-    lines.append(f"- expected: {expected}")
+    lines.append(f"- expected: {_expected(r)}")
     lines.append(f"- got: {r.error or r.response}")
+    clarified = clarification_line(r)
+    if clarified:
+        lines.append(f"- {clarified}")
     for c in r.citations:
         mark = "supports" if c.get("supports") else "does not hold the evidence"
         lines.append(f"  - [{c['n']}] {c['doc']} ({mark}): {c['quote'][:240]}")
@@ -65,6 +100,10 @@ def _failure_md(r: TurnResult) -> str:
 
 def to_markdown(runs: Sequence[RunResult], max_failures: int = 200) -> str:
     parts = ["# Evaluation report", "", summary_table(runs), ""]
+    for run in runs:
+        table = class_table(run)
+        if table:
+            parts.extend([f"## By class: {run.name}", "", table, ""])
     for run in runs:
         failed = [r for r in run.items if r.failed]
         parts.append(f"## Failures: {run.name} ({len(failed)} of {len(run.items)})")
@@ -155,19 +194,26 @@ def to_html(runs: Sequence[RunResult]) -> str:
         "<h1>Evaluation report</h1>",
         _md_table_to_html(summary_table(runs)),
     ]
+    for run in runs:
+        table = class_table(run)
+        if table:
+            parts.append(f"<h2>By class: {e(run.name)}</h2>{_md_table_to_html(table)}")
     for title, png in _plots(runs):
         parts.append(f"<h2>{e(title)}</h2><img alt='{e(title)}' src='data:image/png;base64,{png}'>")
     for run in runs:
         failed = [r for r in run.items if r.failed]
         parts.append(f"<h2>Failures: {e(run.name)} ({len(failed)} of {len(run.items)})</h2>")
         for r in failed:
-            expected = "(abstain)" if not r.answerable else "; ".join(r.answers) or (r.reference or "")
+            expected = _expected(r)
+            clarified = clarification_line(r)
             cites = "".join(
                 f"<blockquote>[{c['n']}] {e(c['doc'])}: {e(c['quote'])}</blockquote>" for c in r.citations
             )
             parts.append(
                 f"<div class='item'><b>{e(r.id)}</b>: {e(r.question)}<br>expected: {e(expected)}"
-                f"<br>got: {e(r.error or r.response)}{cites}</div>"
+                f"<br>got: {e(r.error or r.response)}"
+                + (f"<br>{e(clarified)}" if clarified else "")
+                + f"{cites}</div>"
             )
     parts.append("</body></html>")
     return "\n".join(parts)

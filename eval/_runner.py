@@ -102,6 +102,8 @@ def record(item: GoldItem, i: int, answer: Answer | None, latency: float, error:
         turn=i + 1,
         question=turn.question,
         answerable=turn.answerable,
+        kind=turn.kind,
+        multi_turn=turn.multi_turn,
         answers=list(turn.answers),
         answers_mode=turn.answers_mode,
         reference=turn.reference,
@@ -121,9 +123,12 @@ def record(item: GoldItem, i: int, answer: Answer | None, latency: float, error:
             for c in answer.citations
         ]
         result.retrieved = [
-            {"doc": r.doc, "start": r.start, "end": r.end, "score": r.score, "text": r.text}
+            {"doc": r.doc, "title": r.title, "start": r.start, "end": r.end, "score": r.score, "text": r.text}
             for r in answer.retrieved
         ]
+        if answer.clarification is not None:  # a question back to the user: neither answer nor decline
+            result.clarified = True
+            result.clarification = answer.clarification.model_dump()
     return score_turn(result)
 
 

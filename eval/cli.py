@@ -54,7 +54,12 @@ def register(sub: argparse._SubParsersAction) -> None:
         action="append",
         default=[],
         metavar="METRIC=VALUE",
-        help="exit 1 when METRIC misses VALUE; for false_abstain_rate and latency_* the bound is a maximum",
+        help="exit 1 when METRIC misses VALUE; for false_abstain_rate and latency_* the bound is a maximum. "
+        "CLASS.METRIC bounds one class of the per-class table (MTRAG: answerable+partial, unanswerable, "
+        "underspecified, follow-up; metrics rougeL, false_abstain_rate, citation_recall, citation_precision, "
+        "abstain_recall, clarify_rate), e.g. underspecified.clarify_rate=0.5 (a minimum), "
+        "answerable+partial.clarify_rate=0.05 and follow-up.false_abstain_rate=0.10 (maxima: clarify_rate is a "
+        "maximum in every class but underspecified, where a clarifying question is wanted); repeatable",
     )
     p.add_argument(
         "--baseline",
