@@ -25,6 +25,7 @@ from eval._metrics import (
 from eval._mtrag import load_mtrag, mtrag_doc_key
 
 REPO = Path(__file__).resolve().parents[2]
+SAMPLE = REPO / "eval" / "gold" / "mtrag-sample.jsonl"
 
 FOLLOW_UP = {
     "conversation_id": "c0ffee01",  # starts with c: the report split
@@ -318,3 +319,17 @@ def test_report_has_the_class_table_and_names_what_clarifications_named(tmp_path
     report = json.loads(paths["json"].read_text(encoding="utf-8"))
     assert report["metrics"]["by_class"]["underspecified"]["clarify_rate"] == 0.5
     assert "By class: qa" in paths["html"].read_text(encoding="utf-8")
+
+
+def test_committed_sample_is_small_balanced_and_not_report():
+    records = [json.loads(line) for line in SAMPLE.read_text(encoding="utf-8").splitlines() if line.strip()]
+    assert 20 <= len(records) <= 30 and SAMPLE.stat().st_size < 200_000
+    assert {r["answerability"][0] for r in records} == {
+        "ANSWERABLE",
+        "PARTIAL",
+        "UNANSWERABLE",
+        "UNDERSPECIFIED",
+    }
+    assert {r["Collection"] for r in records} == {"govt", "clapnq", "ibmcloud", "fiqa"}
+    items = load_mtrag([SAMPLE])
+    assert len(items) == len(records) and all(i.split == "train+fit" for i in items)
