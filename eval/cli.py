@@ -136,7 +136,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
     from qa import Assistant, IndexError_, IndexMismatch, QAError, generator_from_args, index_documents
 
     from . import evaluate
-    from ._report import summary_table, write_reports
+    from ._report import class_table, summary_table, write_reports
 
     try:
         try:
@@ -195,6 +195,10 @@ def cmd_eval(args: argparse.Namespace) -> int:
         )
     paths = write_reports(Path(args.out), runs)
     print(summary_table(runs))
+    for run in runs:  # what CLASS.METRIC bounds check
+        table = class_table(run)
+        if table:
+            print(f"\nby class ({run.name}):\n{table}")
     print(f"\nreports: {paths['md']}, {paths['html']}, {paths['json']}")
     misses = check_bounds(runs[0].metrics, bounds)
     for miss in misses:

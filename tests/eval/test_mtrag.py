@@ -333,3 +333,21 @@ def test_committed_sample_is_small_balanced_and_not_report():
     assert {r["Collection"] for r in records} == {"govt", "clapnq", "ibmcloud", "fiqa"}
     items = load_mtrag([SAMPLE])
     assert len(items) == len(records) and all(i.split == "train+fit" for i in items)
+
+
+def test_qa_eval_on_the_sample_prints_the_class_table_and_checks_class_bounds(tmp_path, embedder, capsys):
+    from qa.cli import main
+
+    out = tmp_path / "report"
+    args = ["eval", str(SAMPLE), "--docs", str(tmp_path / "corpus"), "--index-dir", str(tmp_path / "idx")]
+    args += ["--out", str(out), "--quiet"]  # --docs: where the corpus of the tasks' contexts is written
+    assert main([*args, "--fail-under", "answerable+partial.clarify_rate=1"]) == 0, capsys.readouterr().err
+    printed = capsys.readouterr().out
+    assert "by class (qa):" in printed and "| underspecified | 6 |" in printed
+    report = json.loads((out / "report.json").read_text(encoding="utf-8"))
+    assert report["config"]["format"] == "mtrag" and report["metrics"]["n"] == 24
+    assert report["metrics"]["by_class"]["unanswerable"]["n"] == 6
+    assert all(r["retrieved"] for r in report["items"])  # every task found passages in the union corpus
+    # a bound no run meets (a clarify_rate above 1) exits 1 and names the class metric
+    assert main([*args, "--fail-under", "underspecified.clarify_rate=1.01"]) == 1
+    assert "underspecified.clarify_rate" in capsys.readouterr().err
