@@ -36,9 +36,18 @@ def print_answer(answer: Any, as_json: bool) -> None:
         print(answer.to_json(indent=2))
         return
     print(answer.text)
+    print_reading(answer)
     if answer.citations:
         print()
         print(sources_text(answer))
+
+
+def print_reading(answer: Any) -> None:
+    """How the turn was read: asked back (nothing cited yet), and the standalone reading."""
+    if answer.clarification is not None:
+        print("  (asking back: say which you mean; nothing is cited until then)")
+    if answer.standalone_question:
+        print(f"  (understood as: {printable(answer.standalone_question)})")
 
 
 def assistant(args: argparse.Namespace) -> Any:
@@ -69,6 +78,7 @@ def ask_streaming(bot: Any, question: str, history: Any, as_json: bool) -> Any:
             print(flush=True)
     if answer.text.strip() != "".join(streamed).strip():
         print(f"\nVerified answer: {answer.text}")
+    print_reading(answer)
     for s in answer.sentences:
         if not s.kept:
             print(f"  (dropped \u201c{s.text}\u201d: {s.reason})")

@@ -1,8 +1,15 @@
-"""Resolve a follow-up ("And by 2027?") into a standalone question using the history.
+"""Read a turn in the light of the conversation before it.
 
-The extractive generator has no LLM to rewrite questions, so it condenses by rule: a
-question that is elliptical or leans on a pronoun inherits the previous standalone
-question as context, while its own words stay the focus of answer selection.
+Two jobs, both without an LLM:
+
+- :func:`condense`: the standalone question shown as "Understood as ...": a question that
+  is elliptical or leans on a pronoun inherits the previous standalone question, while its
+  own words stay the focus of answer selection.
+- :func:`context_queries`: the retrieval queries of a turn with history. People name the
+  subject of a follow-up only in earlier turns ("Are these clinics open at weekends?"), so
+  the turn is also searched together with the previous question, and with the previous
+  question and answer; the turn alone is always one of the queries, so when the topic
+  changes its own passages still rank first after fusion rather than being dragged back.
 """
 
 from __future__ import annotations
@@ -61,6 +68,35 @@ def condense(question: str, history: Sequence[Turn | dict | str] | None) -> str:
     if standalone and needs_history(question):
         return f"{standalone} {question}"
     return question
+
+
+ANSWER_CONTEXT_CHARS = 400  # of the previous answer: its opening names what it was about
+
+
+def context_queries(question: str, history: Sequence[Turn | dict | str] | None) -> list[str]:
+    """The queries a turn is retrieved with (fused by the caller), the turn's own first.
+
+    >>> context_queries("Are they open at weekends?", [Turn(question="Which clinics are in Boston?", answer="")])
+    ['Are they open at weekends?', 'Which clinics are in Boston? Are they open at weekends?']
+    """
+    queries = [question]
+    if history:
+        last = history[-1]
+        previous = _question_of(last).strip()
+        answer = _answer_of(last).strip()[:ANSWER_CONTEXT_CHARS]
+        if previous:
+            queries.append(f"{previous} {question}")
+        if previous and answer:
+            queries.append(f"{previous} {answer} {question}")
+    return list(dict.fromkeys(queries))
+
+
+def _answer_of(turn: Turn | dict | str) -> str:
+    if isinstance(turn, str):
+        return ""
+    if isinstance(turn, dict):
+        return str(turn.get("answer") or turn.get("a") or "")
+    return turn.answer
 
 
 def _question_of(turn: Turn | dict | str) -> str:

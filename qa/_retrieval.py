@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from typing import Protocol
 
 import numpy as np
@@ -32,6 +33,26 @@ class Retriever(Protocol):
     """What the Assistant needs from retrieval; built per loaded index generation."""
 
     def retrieve(self, query: str, query_vec: np.ndarray, top_k: int) -> list[Hit]: ...
+
+
+def fuse(ranked: Sequence[Sequence[Hit]], top_k: int, rrf_k: int = 60) -> list[Hit]:
+    """Reciprocal-rank fusion of several queries' results (a turn and its context), any retriever's.
+
+    Equal weights: a passage found by the turn alone and by the turn in context outranks one
+    found by either, and the turn's own list keeps a change of topic from being dragged back.
+    """
+    if len(ranked) == 1:
+        return list(ranked[0][:top_k])
+    fused: dict[tuple[int, int, int, int], list] = {}
+    for hits in ranked:
+        for rank, hit in enumerate(hits):
+            key = (hit.chunk, hit.doc, hit.start, hit.end)
+            entry = fused.setdefault(key, [0.0, hit])
+            entry[0] += 1.0 / (rrf_k + rank + 1)
+            if hit.dense > entry[1].dense:  # the closest any query came, for the decision features
+                entry[1] = hit
+    order = sorted(fused.values(), key=lambda e: (-e[0], -e[1].dense))[:top_k]
+    return [replace(hit, score=score, rank=r) for r, (score, hit) in enumerate(order)]
 
 
 class HybridRetriever:

@@ -125,6 +125,8 @@ def chat_messages(turns: list[ChatTurn]) -> list[dict[str, str]]:
             content = R.answer_html(turn.partial, t, 0)
         elif a is None:
             content = R.pending_html()
+        elif a.clarification is not None:
+            content = R.clarify_html(a.text, a.standalone_question)
         elif a.abstained:
             content = R.abstain_html(a.text, a.standalone_question)
         elif turn.partial is not None:

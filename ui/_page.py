@@ -31,6 +31,10 @@ a.qa-cite { font-weight: 600; text-decoration: none; }
   border-radius: 6px; }
 .qa-abstain-label { font-weight: 700; text-transform: uppercase; font-size: .78em; letter-spacing: .04em;
   margin-right: .4em; }
+.qa-clarify { border: 1px solid #2563eb; background: #eff6ff; color: #1e3a8a; padding: .5em .7em;
+  border-radius: 6px; }
+.qa-clarify-label { font-weight: 700; text-transform: uppercase; font-size: .78em; letter-spacing: .04em;
+  margin-right: .4em; }
 .qa-notice { color: #9a3412; background: #fff7ed; border: 1px solid #fdba74; padding: .4em .7em;
   border-radius: 6px; }
 .qa-ok { color: #166534; } .qa-err { color: #9a3412; } .qa-busy { opacity: .85; }

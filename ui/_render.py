@@ -77,6 +77,17 @@ def abstain_html(text: str, standalone: str | None = None) -> str:
     return body
 
 
+def clarify_html(text: str, standalone: str | None = None) -> str:
+    """A question back to the user, styled apart from answers and declines: nothing is cited."""
+    body = (
+        '<div class="qa-clarify"><span class="qa-clarify-label">Which one?</span> '
+        f"{esc(text)}<br><small>Say which you mean and ask again; nothing is cited until then.</small></div>"
+    )
+    if standalone:
+        body += f'<div class="qa-standalone">Understood as: {esc(standalone)}</div>'
+    return body
+
+
 def notice_html(message: str) -> str:
     """A friendly one-line problem (empty question, no documents...), never a traceback."""
     return f'<div class="qa-notice" role="status">{esc(message)}</div>' if message else ""

@@ -75,7 +75,8 @@ def test_answer_json_has_exactly_the_documented_fields(seed_bot):
     assert set(sentence) == {"text", "citations", "cited_sources", "support", "kept", "reason"}
     assert sentence["kept"] and sentence["citations"] == [1]
     chunk = data["retrieved"][0]
-    assert set(chunk) == {"doc", "chunk_id", "start", "end", "score", "text"}
+    assert set(chunk) == {"doc", "title", "chunk_id", "start", "end", "score", "text"}
+    assert data["clarification"] is None  # a clear question is answered, not asked back
     assert isinstance(data["timings"]["total"], float)
     assert citation["n"] == 1 and 0.0 <= citation["score"] <= 1.0
 

@@ -1,0 +1,111 @@
+"""Conversations: follow-ups read in context, a change of topic followed, ambiguous turns asked back.
+
+The documents are written for these tests and are in no gold set.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from qa import Assistant, Turn
+from qa._followup import context_queries
+
+DOCS = {
+    "harbor-ferry.md": (
+        "# Harbor Ferry\n\n"
+        "The harbor ferry crosses from the old town pier to Gull Island. "
+        "The first ferry of the day leaves the old town pier at 6:40 in the morning, and the last one "
+        "returns from Gull Island at 11 at night. "
+        "A single ferry ticket costs 4.50 euros; children under six travel free.\n"
+    ),
+    "city-museum.md": (
+        "# City Museum\n\n"
+        "The City Museum stands on Cathedral Square and opens at ten every morning except Mondays. "
+        "An adult museum ticket costs 12 euros. "
+        "Its permanent exhibitions show Roman glassware, medieval maps of the harbour and a hall of "
+        "clockwork automata built by the watchmaker Lina Varga.\n"
+    ),
+    "riverside-library.md": (
+        "# Riverside Public Library\n\n"
+        "Riverside Public Library lends books, films and board games, and runs a homework club for "
+        "pupils on weekday afternoons. Its reading room is open until eight in the evening.\n"
+    ),
+    "hillcrest-library.md": (
+        "# Hillcrest Community Library\n\n"
+        "Hillcrest Community Library offers free computer classes for adults, a seed library for "
+        "gardeners and a recording studio that members can book by the hour.\n"
+    ),
+}
+
+
+@pytest.fixture(scope="module")
+def town_bot(tmp_path_factory, embedder) -> Assistant:
+    from index import update_index
+
+    root = tmp_path_factory.mktemp("town")
+    docs = root / "docs"
+    docs.mkdir()
+    for name, text in DOCS.items():
+        (docs / name).write_text(text, encoding="utf-8")
+    update_index(docs, root / "index", embedder=embedder, show_progress=False)
+    return Assistant(root / "index", embedder=embedder).warm_up()
+
+
+def _docs(answer) -> set[str]:
+    return {Path(c.doc).name for c in answer.citations}
+
+
+def test_three_turns_with_a_change_of_topic_on_the_third(town_bot):
+    history: list[Turn] = []
+    first = town_bot.answer("When does the first harbor ferry leave in the morning?", history)
+    assert not first.abstained and "6:40" in first.text and _docs(first) == {"harbor-ferry.md"}
+    history.append(Turn(question=first.question, answer=first.text))
+
+    # both documents sell tickets: only the conversation says which one is meant
+    second = town_bot.answer("And how much is a ticket?", history)
+    assert not second.abstained, second.text
+    assert "4.50" in second.text and _docs(second) == {"harbor-ferry.md"}
+    history.append(Turn(question=second.question, answer=second.text))
+
+    third = town_bot.answer("What exhibitions does the City Museum have?", history)
+    assert not third.abstained, third.text
+    assert _docs(third) == {"city-museum.md"}, "the new topic must not be dragged back to the ferry"
+    assert "automata" in third.text or "glassware" in third.text
+
+
+def test_the_follow_up_is_retrieved_with_the_turn_before_it():
+    history = [Turn(question="When does the first harbor ferry leave?", answer="At 6:40 [1].")]
+    queries = context_queries("And how much is a ticket?", history)
+    assert queries[0] == "And how much is a ticket?"  # the turn alone always searches too
+    assert any("harbor ferry" in q and "ticket" in q for q in queries[1:])
+    assert context_queries("How much is a ticket?", None) == ["How much is a ticket?"]
+
+
+def test_an_ambiguous_turn_is_asked_back_with_the_candidates(town_bot):
+    a = town_bot.answer("What does this library offer?")
+    assert a.clarification is not None, a.text
+    assert not a.abstained and a.citations == []
+    assert {"Riverside Public Library", "Hillcrest Community Library"} <= set(a.clarification.readings)
+    assert "Riverside Public Library" in a.text and "Hillcrest Community Library" in a.text
+    assert a.text.rstrip().endswith("?") or "?" in a.text
+
+
+def test_a_pointer_the_conversation_resolves_is_answered(town_bot):
+    history = [Turn(question="Tell me about Riverside Public Library.", answer="")]
+    a = town_bot.answer("Until when is this library's reading room open?", history)
+    assert a.clarification is None
+    assert not a.abstained and _docs(a) == {"riverside-library.md"}, a.text
+
+
+def test_a_pointer_to_something_nobody_named_says_what_is_missing(town_bot):
+    a = town_bot.answer("What are the rewards of this credit card?")
+    assert a.clarification is not None and a.clarification.missing == "credit card"
+    assert "credit card" in a.text and a.citations == []
+
+
+def test_clear_questions_are_not_asked_back(town_bot):
+    for question in ("Where does the City Museum stand?", "What does Hillcrest Community Library offer?"):
+        a = town_bot.answer(question)
+        assert a.clarification is None, (question, a.text)
