@@ -109,3 +109,16 @@ def test_clear_questions_are_not_asked_back(town_bot):
     for question in ("Where does the City Museum stand?", "What does Hillcrest Community Library offer?"):
         a = town_bot.answer(question)
         assert a.clarification is None, (question, a.text)
+
+
+def test_the_terminal_says_it_is_asking_back_and_how_it_understood_a_follow_up(town_bot, capsys):
+    from qa._chat_cli import print_answer
+
+    print_answer(town_bot.answer("What does this library offer?"), False)
+    out = capsys.readouterr().out
+    assert "Riverside Public Library" in out and "(asking back: say which you mean" in out
+
+    history = [Turn(question="When does the first harbor ferry leave in the morning?", answer="")]
+    print_answer(town_bot.answer("And the last one?", history), False)
+    out = capsys.readouterr().out
+    assert "(understood as: When does the first harbor ferry leave in the morning? And the last one?)" in out

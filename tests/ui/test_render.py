@@ -203,6 +203,24 @@ def test_chat_messages_pair_each_question_with_its_reply():
     assert "Searching" in msgs[7]["content"]
 
 
+def test_a_clarifying_question_is_shown_apart_from_answers_and_declines():
+    from qa import Answer, Clarification
+    from ui._app import ChatTurn, chat_messages
+
+    asked = Answer(
+        question="What does this library offer?",
+        text="Which library do you mean? The documents cover more than one: \u201cA <b>\u201d or \u201cB\u201d.",
+        abstained=False,
+        clarification=Clarification(readings=["A <b>", "B"]),
+        standalone_question="this library?",
+    )
+    html = chat_messages([ChatTurn("q", answer=asked)])[1]["content"]
+    assert 'class="qa-clarify"' in html and "Which one?" in html
+    assert "qa-abstain" not in html and "qa-cite" not in html
+    assert "&lt;b&gt;" in html and "<b>" not in html  # titles come from documents: escaped
+    assert "Understood as: this library?" in html
+
+
 def test_page_fetches_no_web_fonts():
     from ui import launch_options
 
