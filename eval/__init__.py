@@ -19,7 +19,7 @@ _EXPORTS = {
     "GoldTurn": "._datasets",
     "RunResult": "._report",
     "TurnResult": "._metrics",
-    "check_bounds": "._metrics",
+    "check_bounds": "._bounds",
     "evaluate": "._evaluate",
     "load_gold": "._runner",
     "run_gold": "._runner",
@@ -30,9 +30,10 @@ _EXPORTS = {
 __all__ = sorted(_EXPORTS)
 
 if TYPE_CHECKING:
+    from ._bounds import check_bounds
     from ._datasets import GoldFormatError, GoldItem, GoldTurn
     from ._evaluate import evaluate
-    from ._metrics import TurnResult, check_bounds, summarize
+    from ._metrics import TurnResult, summarize
     from ._report import RunResult, write_reports
     from ._runner import load_gold, run_gold
 

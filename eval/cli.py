@@ -85,8 +85,8 @@ def _workdir(gold: list[Path], docs: str | None) -> Path:
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
+    from ._bounds import BoundError, check_bounds, parse_bound
     from ._datasets import GoldFormatError
-    from ._metrics import BoundError, check_bounds, parse_bound
 
     try:
         bounds = [parse_bound(b) for b in args.fail_under]

@@ -6,7 +6,10 @@
 The reader reads each fit question's retrieved passages once; the settings are then swept
 through the answerer's own :meth:`~qa.ExtractiveGenerator.compose` (no copy of its logic
 here) and every candidate is scored by ``qa eval``'s metrics. Only fit splits are read: the
-squad2 fit articles (with all 19 articles' paragraphs as the corpus) and ClapNQ's fit half.
+squad2 fit articles (with all 19 articles' paragraphs as the corpus), ClapNQ's fit half, and
+MTRAG-UN's conversations outside its report split, each turn asked with the conversation
+before it through :meth:`qa.Assistant.request` (underspecified turns are asked back, not
+answered, so they do not take part in the decision).
 
 Chosen, in this order: each named feature (``qa._answerer.FEATURES``) beside the reader's
 score only if it raises the best cross-validated objective by 0.005, with its weight from a
@@ -37,7 +40,7 @@ import time
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from qa import Assistant, index_documents
+from qa import Assistant, Turn, index_documents
 from qa._answerer import ANSWERER_FILE, FEATURES, ExtractiveGenerator, ExtractiveSettings, Reading
 from qa._generation import ABSTAIN_TEXT, Generation, GenerationRequest
 
@@ -69,6 +72,8 @@ def sources(data_dir: Path) -> dict[str, list[Path]]:
     return {
         "squad2": [data_dir / SQUAD2_FILE],
         "clapnq": sorted((data_dir / "clapnq").glob("clapnq_dev_*_public.jsonl")),
+        # conversations: each turn asked with the conversation before it, as users ask
+        "mtrag": [data_dir / "mtragun" / "mtragun_reference.jsonl.gz"],
     }
 
 
@@ -86,10 +91,10 @@ def read_cases(data_dir: Path, work: Path, progress: bool) -> tuple[list[Case], 
         bot = bots[name] = Assistant(work / name / "index", top_k=max(PASSAGES)).warm_up()
         gen = ExtractiveGenerator(widest)
         for item in tqdm(items, desc=f"reading {name} fit", unit="q", disable=not progress, file=sys.stderr):
-            question = item.turns[0].question
-            vec = bot.embedder.embed_query(question)
-            hits = bot.retrieve(question, query_vec=vec)
-            request = GenerationRequest(question, question, vec, hits, bot.index, bot.embedder)
+            if item.turns[0].kind == "underspecified":  # asked back, never answered: not the decision's
+                continue
+            history = [Turn(question=q, answer=a) for q, a in item.history]
+            request = bot.request(item.turns[0].question, history)  # what the assistant itself reads
             cases.append(Case(name, item, request, gen.read(request, widest)))
     return cases, bots
 
@@ -101,10 +106,10 @@ def _answers(
     reading = Reading(case.reading.passages[: s.passages], case.reading.reader, case.reading.notice)
     forced = gen.compose(reading, case.request, replace(s, threshold=-math.inf))
     score = forced.score if forced.score is not None else -math.inf
-    q = case.request.question
-    said = bot.build_answer(q, q, case.request.hits, forced, gen.name, {}, case.request.index)
+    q, standalone = case.request.question, case.request.standalone
+    said = bot.build_answer(q, standalone, case.request.hits, forced, gen.name, {}, case.request.index)
     declined = bot.build_answer(
-        q, q, case.request.hits, Generation(ABSTAIN_TEXT, True), gen.name, {}, case.request.index
+        q, standalone, case.request.hits, Generation(ABSTAIN_TEXT, True), gen.name, {}, case.request.index
     )
     return score, record(case.item, 0, said, 0.0, None), record(case.item, 0, declined, 0.0, None)
 
@@ -267,8 +272,10 @@ def _design(
 
 
 def _join_value(m: dict[str, dict]) -> float:
-    """What joining sentences trades: ClapNQ's rougeL against every source's citation precision."""
-    parts = [m["clapnq"]["rougeL"] or 0.0] + [x["citation_precision"] or 0.0 for x in m.values()]
+    """What joining sentences trades: the long-form references' rougeL (ClapNQ, MTRAG) against
+    every source's citation precision."""
+    long_form = [x["rougeL"] or 0.0 for x in m.values() if x.get("f1") is None and "rougeL" in x]
+    parts = long_form + [x["citation_precision"] or 0.0 for x in m.values()]
     return sum(parts) / len(parts)
 
 
@@ -329,7 +336,11 @@ def main(argv: list[str] | None = None) -> int:
     record_ = {
         "settings": settings.as_dict(),
         "fitted_by": "python -m eval.fit_answerer",
-        "fit_on": {"squad2": "fit articles (eval/_splits.py)", "clapnq": "fit half (odd lines)"},
+        "fit_on": {
+            "squad2": "fit articles (eval/_splits.py)",
+            "clapnq": "fit half (odd lines)",
+            "mtrag": "conversations outside the report split (ids not starting c-f), underspecified turns left out",
+        },
         "questions": {name: sum(c.source == name for c in cases) for name in bots},
         "reader": cases[0].reading.reader if cases else None,
         "objective": objective.__doc__,

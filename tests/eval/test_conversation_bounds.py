@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from eval._metrics import check_bounds, parse_bound, summarize
+from eval._bounds import check_bounds, parse_bound
+from eval._metrics import summarize
 from eval._runner import load_gold, run_gold
 from qa import Assistant, index_documents
 

@@ -69,7 +69,7 @@ class FirstSentenceGenerator:
 
 def test_broken_generator_misses_the_bounds(seed_index, embedder):
     from eval import check_bounds, evaluate, load_gold
-    from eval._metrics import parse_bound
+    from eval._bounds import parse_bound
     from qa import Assistant
 
     items = load_gold([SEED_GOLD])

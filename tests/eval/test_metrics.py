@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import pytest
 
+from eval._bounds import BoundError, check_bounds, parse_bound
 from eval._metrics import (
-    BoundError,
     TurnResult,
     answer_correct,
-    check_bounds,
-    parse_bound,
     percentile,
     relevant_rank,
     rouge_l,

@@ -12,16 +12,9 @@ from pathlib import Path
 
 import pytest
 
+from eval._bounds import BoundError, check_bounds, parse_bound
 from eval._datasets import GoldFormatError, GoldItem, GoldTurn
-from eval._metrics import (
-    BoundError,
-    TurnResult,
-    check_bounds,
-    clarify_check,
-    parse_bound,
-    score_turn,
-    summarize,
-)
+from eval._metrics import TurnResult, clarify_check, score_turn, summarize
 from eval._mtrag import load_mtrag, mtrag_doc_key
 
 REPO = Path(__file__).resolve().parents[2]
