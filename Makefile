@@ -22,7 +22,7 @@ LLAMA_CMAKE_ARGS := -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON
 $(STAMP): pyproject.toml
 	@test -x $(PY) || python3 -m venv $(VENV)
 	@echo "installing into $(VENV) (CPU torch, and llama.cpp compiles: first time takes 10-15 minutes)..."
-	@CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" $(PY) -m pip install -q --no-cache-dir -e '.[dev,llm,milvus,train]' 2>&1 | $(PIP_FILTER)
+	@CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" $(PY) -m pip install -q --no-cache-dir -e '.[dev,llm,milvus,mcp,train]' 2>&1 | $(PIP_FILTER)
 	@! $(PY) -m pip list 2>/dev/null | grep -qi '^nvidia-' || { echo "error: CUDA packages were pulled in"; exit 1; }
 	@touch $(STAMP)
 

@@ -59,6 +59,26 @@ def cmd_ask(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_mcp(args: argparse.Namespace) -> int:
+    from index import IndexError_
+    from qa import QAError
+
+    try:
+        from ._mcp import serve
+    except ModuleNotFoundError as exc:
+        if (exc.name or "").split(".")[0] != "mcp":
+            raise
+        return fail("qa mcp needs the MCP SDK: pip install 'qa-docs[mcp]' (or: pip install 'mcp>=2.3,<3')")
+    try:
+        bot = assistant(args)  # a bad --llm or --store setting stops here; a missing index does not
+    except (QAError, IndexError_) as exc:
+        return fail(str(exc))
+    try:
+        return serve(bot, top_k=args.top_k)
+    except KeyboardInterrupt:
+        return 130
+
+
 def build_parser() -> argparse.ArgumentParser:
     from index import add_store_arguments  # standard library only: --help stays instant
 
@@ -99,6 +119,18 @@ def build_parser() -> argparse.ArgumentParser:
         add_store_arguments(p)
         add_llm_arguments(p)
         p.set_defaults(func=func)
+
+    p = sub.add_parser(
+        "mcp",
+        help="serve the documents to MCP clients (Claude Desktop, IDEs, agents) over stdio",
+        description="An MCP server over stdin/stdout with two tools: ask (a cited answer) and search "
+        "(ranked passages). Start it from the client's configuration; see the README's 'MCP server'.",
+    )
+    add_index_dir(p)
+    p.add_argument("--top-k", type=int, default=5, help="passages to retrieve (default 5)")
+    add_store_arguments(p)
+    add_llm_arguments(p)
+    p.set_defaults(func=cmd_mcp)
     _add_plugins(sub)
     return parser
 
