@@ -12,7 +12,8 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ._docs import DEFAULT_MAX_UPLOAD_MB, safe_filename
+from ._docs import DEFAULT_MAX_UPLOAD_MB
+from ._uploads import safe_filename
 
 if TYPE_CHECKING:
     import gradio as gr
