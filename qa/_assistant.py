@@ -65,6 +65,8 @@ class Assistant:
         self._make_retriever = retriever
         self._retriever: Retriever | None = None
         self._lock = threading.Lock()
+        self._generators: dict[str, Generator] = {}  # per-call generators by name, built once each
+        self._generators_lock = threading.Lock()
 
     # -- loading -----------------------------------------------------------------
 
@@ -122,15 +124,32 @@ class Assistant:
 
     # -- answering ---------------------------------------------------------------
 
+    def generator_for(self, generator: str | Generator | None = None) -> Generator:
+        """One call's generator: this Assistant's own for None or its name, an instance as it is,
+        another name built once by ``get_generator`` and kept; calls never change ``self.generator``
+        or each other's. ``QAError`` when the name is unknown or cannot run here (not installed)."""
+        if generator is None or generator == self.generator.name:
+            return self.generator
+        if not isinstance(generator, str):
+            return generator
+        with self._generators_lock:
+            if generator not in self._generators:
+                try:
+                    self._generators[generator] = get_generator(generator)
+                except ValueError as exc:
+                    raise QAError(str(exc)) from exc
+            return self._generators[generator]
+
     def answer(
         self,
         question: str,
         history: Sequence[Turn | dict | str] | None = None,
         *,
         top_k: int | None = None,
+        generator: str | Generator | None = None,
     ) -> Answer:
         final: Answer | None = None
-        for item in self.stream(question, history, top_k=top_k):
+        for item in self.stream(question, history, top_k=top_k, generator=generator):
             if isinstance(item, Answer):
                 final = item
         assert final is not None
@@ -142,6 +161,7 @@ class Assistant:
         history: Sequence[Turn | dict | str] | None = None,
         *,
         top_k: int | None = None,
+        generator: str | Generator | None = None,
     ) -> Iterator[str | Answer]:
         """Answer while the generator writes: yields text deltas (``str``), then one final ``Answer``.
 
@@ -151,12 +171,14 @@ class Assistant:
         and ``Answer.draft``). The extractive generator yields its whole text at once.
         The question is checked before this returns, so an empty one raises ``QAError``
         here, not on the first ``next()``; backend failures raise ``QAError`` while iterating.
+        ``generator`` picks this call's generator (see :meth:`generator_for`; checked here too).
 
         >>> for item in bot.stream("Where was the 12th OTS Summit held?"):  # doctest: +SKIP
         ...     if isinstance(item, str): print(item, end="", flush=True)
         ...     else: final = item
         """
-        return self._stream(self.check_question(question), history, top_k)
+        question = self.check_question(question)
+        return self._stream(question, history, top_k, self.generator_for(generator))
 
     def check_question(self, question: str) -> str:
         """The question as it will be asked (stripped), or ``QAError`` in one line when it is empty
@@ -178,6 +200,7 @@ class Assistant:
         *,
         top_k: int | None = None,
         timings: dict[str, float] | None = None,
+        generator: str | Generator | None = None,
     ) -> GenerationRequest:
         """What a generator gets for this turn: the standalone reading, the passages retrieved
         for the turn in its context, and the previous question for the reader. The web chat,
@@ -185,7 +208,7 @@ class Assistant:
         timings = {} if timings is None else timings
         t0 = time.perf_counter()
         index, retriever = self._snapshot()
-        generator = self.generator
+        generator = self.generator_for(generator)
         standalone = None
         if history and isinstance(generator, StreamingGenerator):
             standalone = generator.condense(question, history)
@@ -214,12 +237,15 @@ class Assistant:
         return GenerationRequest(question, standalone, vectors[0], hits, index, self.embedder, previous)
 
     def _stream(
-        self, question: str, history: Sequence[Turn | dict | str] | None, top_k: int | None
+        self,
+        question: str,
+        history: Sequence[Turn | dict | str] | None,
+        top_k: int | None,
+        generator: Generator,
     ) -> Iterator[str | Answer]:
         timings: dict[str, float] = {}
         t0 = time.perf_counter()
-        generator = self.generator
-        request = self.request(question, history, top_k=top_k, timings=timings)
+        request = self.request(question, history, top_k=top_k, timings=timings, generator=generator)
         t3 = time.perf_counter()
         asked = clarify(question, history, request.hits, request.index)
         if asked is not None:  # ask back rather than guess a reading or decline

@@ -12,7 +12,8 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ._docs import DEFAULT_MAX_UPLOAD_MB, safe_filename
+from ._docs import DEFAULT_MAX_UPLOAD_MB
+from ._uploads import safe_filename
 
 if TYPE_CHECKING:
     import gradio as gr
@@ -83,11 +84,18 @@ def build_app(
     return demo
 
 
-def launch_options(max_upload_mb: float = DEFAULT_MAX_UPLOAD_MB) -> dict[str, Any]:
-    """Keyword arguments for ``build_app(...).launch()``: theme, CSS, the [n] click script."""
+def launch_options(
+    max_upload_mb: float = DEFAULT_MAX_UPLOAD_MB,
+    *,
+    app: gr.Blocks | None = None,
+    auth: list[tuple[str, str]] | None = None,
+) -> dict[str, Any]:
+    """Keyword arguments for ``build_app(...).launch()``: theme, CSS, the [n] click script, the
+    upload and login guard; with ``app`` (that ``build_app`` result) the HTTP API under ``/v1``
+    too, and with ``auth`` the login that the chat and the API both require."""
     from ._app import launch_options as options
 
-    return options(max_upload_mb)
+    return options(max_upload_mb, app=app, auth=auth)
 
 
 def serve(
@@ -103,7 +111,8 @@ def serve(
     rebuild: bool = False,
     max_question_chars: int | None = None,
 ) -> None:
-    """Index ``docs_dir`` and serve the chat until interrupted; ``store`` is a ``qa.StoreConfig``.
+    """Index ``docs_dir`` and serve the chat, and the HTTP API beside it, until interrupted;
+    ``store`` is a ``qa.StoreConfig``.
 
     Files taken out or skipped while indexing are named on stderr, one line each.
     """
@@ -125,11 +134,7 @@ def serve(
     )
     try:
         demo.launch(
-            server_name=host,
-            server_port=port,
-            auth=auth or None,
-            auth_message="Sign in to ask questions about these documents." if auth else None,
-            **launch_options(max_upload_mb),
+            server_name=host, server_port=port, **launch_options(max_upload_mb, app=demo, auth=auth or None)
         )
     except OSError as exc:  # the port was taken after all, between the CLI's check and the bind
         reason = str(exc.strerror or exc).splitlines()[0] if str(exc) else type(exc).__name__

@@ -13,7 +13,7 @@ import os
 import re
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -31,7 +31,7 @@ from ._page import launch_options  # noqa: F401 - re-exported for ui.launch_opti
 from ._uploads import UPLOAD_EXPIRY, discard_upload
 
 if TYPE_CHECKING:
-    from qa import Answer, Generator
+    from qa import Answer
 
 log = logging.getLogger("qa.ui")
 
@@ -174,7 +174,6 @@ class ChatService:
         # One answer at a time: the model is CPU-bound anyway, and the Assistant must not
         # reload a new index generation in the middle of another thread's answer.
         self._lock = threading.Lock()
-        self._generators: dict[str, Generator] = {}
         self.library = Library(
             docs_dir, self.index_dir, open_index=self.live_index, max_upload_mb=max_upload_mb, store=store
         )
@@ -202,31 +201,26 @@ class ChatService:
         index = self.live_index()
         return len(index.documents) if index is not None else 0
 
-    def answer(self, question: str, history: list[Any], top_k: int | None, generator: str | None) -> Answer:
-        from qa import get_generator
-
-        name = generator or "extractive"
+    def answer(
+        self, question: str, history: Sequence[Any], top_k: int | None, generator: str | None
+    ) -> Answer:
+        """This call's answer with its own generator and top-k: nothing shared changes per call."""
         with self._lock:
-            if name not in self._generators:
-                self._generators[name] = get_generator(name)
-            self.bot.generator = self._generators[name]
-            return self.bot.answer(question, history, top_k=int(top_k or self.top_k))
+            return self.bot.answer(
+                question, history, top_k=int(top_k or self.top_k), generator=generator or None
+            )
 
     def stream(
-        self, question: str, history: list[Any], top_k: int | None, generator: str | None
+        self, question: str, history: Sequence[Any], top_k: int | None, generator: str | None
     ) -> Iterator[str | Answer]:
         """An LLM's text deltas as they come, then the verified :class:`Answer`.
 
         Holds the answering lock throughout: one model, one answer at a time.
         """
-        from qa import get_generator
-
-        name = generator or "extractive"
         with self._lock:
-            if name not in self._generators:
-                self._generators[name] = get_generator(name)
-            self.bot.generator = self._generators[name]
-            yield from self.bot.stream(question, history, top_k=int(top_k or self.top_k))
+            yield from self.bot.stream(
+                question, history, top_k=int(top_k or self.top_k), generator=generator or None
+            )
 
     def documents_table(self) -> list[list[Any]]:
         return [

@@ -10,46 +10,31 @@ from __future__ import annotations
 import contextlib
 import os
 import queue
-import re
 import threading
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ._causes import cause, run_indexing
-from ._uploads import free_name
+from ._causes import cause, note, report_line, run_indexing
+from ._uploads import free_name, human_size, safe_filename
 
 DEFAULT_MAX_UPLOAD_MB = 20.0
-_MAX_NAME = 120
 
 
 class UploadRejected(Exception):
-    """A file the user gave us that we will not index; ``str()`` is a friendly line."""
+    """A file the user gave us that we will not index; ``str()`` is a friendly line.
 
-
-def safe_filename(name: str) -> str:
-    """A plain file name inside the docs folder: no directories, no hidden or odd characters.
-
-    >>> safe_filename("../../etc/passwd.txt"), safe_filename("C:\\\\x\\\\My report.PDF")
-    ('passwd.txt', 'My report.PDF')
+    ``status`` says why, as :class:`FileOutcome` does: unsupported, too_large or unreadable.
     """
-    base = re.split(r"[\\/]", name.replace("\x00", ""))[-1]
-    base = re.sub(r"_+", "_", re.sub(r"[^\w.\- ()]+", "_", base)).strip()
-    stem, dot, suffix = base.rpartition(".")
-    if not dot:
-        stem, suffix = base, ""
-    if len(suffix) > 16:  # not a file type: keep it in the name
-        stem, suffix = f"{stem}_{suffix}", ""
-    stem = stem.strip(" .")  # a leading dot would hide the file from the indexer
-    if not stem.strip("_ "):
-        stem = "document"
-    stem = stem[: _MAX_NAME - len(suffix) - 1]
-    return f"{stem}.{suffix}" if suffix else stem
+
+    def __init__(self, message: str, status: str = "unreadable") -> None:
+        super().__init__(message)
+        self.status = status
 
 
-def human_size(n_bytes: int) -> str:
-    return f"{n_bytes / 1e6:.1f} MB" if n_bytes >= 100_000 else f"{n_bytes / 1e3:.0f} KB"
+class UnknownDocument(LookupError):
+    """Removing a document the folder and the index do not hold; ``str()`` is a friendly line."""
 
 
 @dataclass
@@ -62,12 +47,31 @@ class DocInfo:
 
 
 @dataclass
+class FileOutcome:
+    """What became of one uploaded file, for clients that report per file (the HTTP API).
+
+    ``status``: added, unchanged (the same content is already there), unsupported, too_large,
+    unreadable (refused before entering the folder), or failed (it read, but indexing it failed).
+    """
+
+    name: str  # as the user gave it
+    status: str
+    saved_as: str | None = None  # its name in the docs folder, when it got there
+    reason: str | None = None  # the one-line message the web chat shows for it
+
+    @property
+    def ok(self) -> bool:
+        return self.status in ("added", "unchanged")
+
+
+@dataclass
 class Progress:
     """One update from a running indexing job, for the status line."""
 
     message: str
     done: bool = False
     ok: bool = True
+    files: list[FileOutcome] = field(default_factory=list)  # per upload, on the last update of an add
 
 
 class Library:
@@ -127,12 +131,13 @@ class Library:
         if suffix not in SUPPORTED_SUFFIXES:
             kinds = ", ".join(s for s in SUPPORTED_SUFFIXES if s != ".htm")
             raise UploadRejected(
-                f"{shown}: unsupported file type {suffix or '(no extension)'}; upload one of {kinds}"
+                f"{shown}: unsupported file type {suffix or '(no extension)'}; upload one of {kinds}",
+                "unsupported",
             )
         size = source.stat().st_size
         if size > self.max_bytes:
             raise UploadRejected(
-                f"{shown} is {human_size(size)}; the limit is {self.max_upload_mb:g} MB per file"
+                f"{shown} is {human_size(size)}; the limit is {self.max_upload_mb:g} MB per file", "too_large"
             )
         data = source.read_bytes()
         try:
@@ -156,39 +161,77 @@ class Library:
         """Check, copy and index uploaded ``(temp path, original name)`` pairs.
 
         A name already in the folder keeps both: the upload is saved as ``name (2).ext``.
+        The last update lists each file's :class:`FileOutcome`.
         """
         problems: list[str] = []
-        accepted: list[tuple[str, bytes]] = []
+        outcomes: list[FileOutcome] = []
+        accepted: list[tuple[FileOutcome, bytes]] = []
         if not files:
             yield Progress("Choose one or more files to add.", done=True, ok=False)
             return
         yield Progress(f"Checking {len(files)} file(s)…")
         for source, original in files:
             try:
-                accepted.append(self.check_upload(Path(source), original))
+                name, data = self.check_upload(Path(source), original)
+                outcome = FileOutcome(original, "added", saved_as=name)
+                accepted.append((outcome, data))
             except UploadRejected as exc:
-                problems.append(str(exc))
+                outcome = FileOutcome(original, exc.status, reason=str(exc))
             except OSError as exc:
-                problems.append(f"{original}: could not read the upload ({exc.strerror or exc})")
+                outcome = FileOutcome(
+                    original,
+                    "unreadable",
+                    reason=f"{original}: could not read the upload ({exc.strerror or exc})",
+                )
+            if outcome.reason:
+                problems.append(outcome.reason)
+            outcomes.append(outcome)
         notes: list[str] = []
         names: list[str] = []
-        for name, data in accepted:
+        for outcome, data in accepted:
+            name = str(outcome.saved_as)
             existing = self.docs_dir / name
             with contextlib.suppress(OSError):
                 if existing.is_file() and existing.read_bytes() == data:
-                    notes.append(f"{name} is already in the documents (same content); not added again.")
+                    outcome.status, outcome.reason = (
+                        "unchanged",
+                        f"{name} is already in the documents (same content); not added again.",
+                    )
+                    notes.append(outcome.reason)
                     continue
-            target = free_name(self.docs_dir, name, set(names))
+            target = outcome.saved_as = free_name(self.docs_dir, name, set(names))
             if target != name:
                 notes.append(f"{name} exists; saved as {target}.")
             self._place(target, data)
             names.append(target)
         if not names:
-            yield Progress(" ".join(notes + problems), done=True, ok=not problems)
+            yield Progress(" ".join(notes + problems), done=True, ok=not problems, files=outcomes)
             return
-        yield from self._reindex(f"Adding {', '.join(names)}", problems, uploaded=names, notes=notes)
+        failed: dict[str, str] = {}
+        for p in self._reindex(
+            f"Adding {', '.join(names)}", problems, uploaded=names, notes=notes, failed=failed
+        ):
+            if p.done:
+                for outcome in outcomes:
+                    if outcome.saved_as in failed:
+                        outcome.status, outcome.reason = "failed", failed[outcome.saved_as]
+                        outcome.saved_as = None
+                p.files = outcomes
+            yield p
 
     # ------------------------------------------------------------------ removal
+
+    def locate(self, key: str) -> Path:
+        """The file of document ``key`` in the folder (which may be gone already, the index still
+        answering from it), or :class:`UnknownDocument` when neither the index nor the folder has it."""
+        root = self.docs_dir.resolve()
+        path = (root / key).resolve()
+        known = {d.key for d in self.documents()}
+        if key not in known and not (root in path.parents and path.is_file()):
+            raise UnknownDocument(f"There is no indexed document named {key}.")
+        if root not in path.parents:
+            raise UnknownDocument(f"{key} is not inside the documents folder.")
+        return path
 
     def remove(self, key: str | None) -> Iterator[Progress]:
         """Delete a document from the folder and drop it from the index.
@@ -200,14 +243,10 @@ class Library:
         if not key:
             yield Progress("Choose a document to remove.", done=True, ok=False)
             return
-        root = self.docs_dir.resolve()
-        path = (root / key).resolve()
-        known = {d.key for d in self.documents()}
-        if key not in known and not (root in path.parents and path.is_file()):
-            yield Progress(f"There is no indexed document named {key}.", done=True, ok=False)
-            return
-        if root not in path.parents:
-            yield Progress(f"{key} is not inside the documents folder.", done=True, ok=False)
+        try:
+            path = self.locate(key)
+        except UnknownDocument as exc:
+            yield Progress(str(exc), done=True, ok=False)
             return
         try:
             path.unlink(missing_ok=True)
@@ -233,7 +272,9 @@ class Library:
             # skipped files come back in the report (named once, by the caller); other warnings
             # (a file read as cp1252...) are notes too
             options["warn"] = lambda msg: None if msg.startswith("skipped ") else notes.append(msg)
-            return run_indexing(lambda: index_documents(self.docs_dir, self.index_dir, rebuild=rebuild, **options))
+            return run_indexing(
+                lambda: index_documents(self.docs_dir, self.index_dir, rebuild=rebuild, **options)
+            )
 
     def _index_options(self, *, rebuild: bool = False, embedder: Any = None) -> dict[str, Any]:
         options: dict[str, Any] = {"show_progress": False, "store": self.store}
@@ -265,16 +306,19 @@ class Library:
         *,
         uploaded: list[str] | None = None,
         notes: list[str] | None = None,
+        failed: dict[str, str] | None = None,
     ) -> Iterator[Progress]:
         """Index in a worker thread, reporting progress; files the index skips are named.
 
         Uploads that do not make it into the index are deleted again, so nothing of a
-        failed upload stays in the folder to break the next run.
+        failed upload stays in the folder to break the next run; ``failed`` gets each one's
+        name and reason.
         """
         from qa import index_documents
 
         uploaded = uploaded or []
         notes = list(notes or [])
+        failed = {} if failed is None else failed
         while not self._lock.acquire(timeout=0.5):
             yield Progress(f"{what}: waiting for another indexing run to finish…")
         events: queue.Queue[tuple[str, Any]] = queue.Queue()
@@ -284,7 +328,7 @@ class Library:
                 options = self._index_options()
                 options["progress"] = lambda done, total: events.put(("progress", (done, total)))
                 # skipped files are in the report; other warnings (read as cp1252...) are notes
-                options["warn"] = lambda msg: None if msg.startswith("skipped ") else notes.append(_note(msg))
+                options["warn"] = lambda msg: None if msg.startswith("skipped ") else notes.append(note(msg))
                 events.put(("done", index_documents(self.docs_dir, self.index_dir, **options)))
             except Exception as exc:  # noqa: BLE001 - shown as one line; the index stays as it was
                 events.put(("error", cause(exc)))
@@ -308,16 +352,17 @@ class Library:
                 yield Progress(f"{what}: embedded {done} of {total} passages…")
             elif kind == "error":
                 gone = self._discard(uploaded)
+                failed.update((name, f"{what} failed: {value}") for name in gone)
                 tail = f" {', '.join(gone)} not added." if gone else ""
                 yield Progress(
                     " ".join([f"{what} failed: {value}.{tail}", *notes, *problems]), done=True, ok=False
                 )
                 return
             else:
-                discarded = self._discard_skipped(value, uploaded)
+                discarded = self._discard_skipped(value, uploaded, failed)
                 notes += discarded
                 failed = bool(problems or discarded)
-                yield Progress(_report_line(value, notes, problems), done=True, ok=not failed)
+                yield Progress(report_line(value, notes, problems), done=True, ok=not failed)
                 return
 
     def _discard(self, names: list[str]) -> list[str]:
@@ -331,7 +376,7 @@ class Library:
                     gone.append(name)
         return gone
 
-    def _discard_skipped(self, report: Any, uploaded: list[str]) -> list[str]:
+    def _discard_skipped(self, report: Any, uploaded: list[str], failed: dict[str, str]) -> list[str]:
         """Uploads the index skipped (unreadable after all) leave the folder, one note each."""
         notes = []
         for path, why in list(report.skipped):
@@ -340,27 +385,5 @@ class Library:
                 self._discard([name])
                 report.skipped.remove((path, why))
                 notes.append(f"{name} could not be indexed: {why}; it was not added.")
+                failed[name] = notes[-1]
         return notes
-
-
-def _note(warning: str) -> str:
-    """An index warning ("/srv/docs/cafe.txt: not UTF-8; read as cp1252") as the chat says it:
-    the file's name, not the server's path."""
-    path, sep, rest = warning.partition(": ")
-    return f"{Path(path).name}: {rest}." if sep else warning
-
-
-def _report_line(report: Any, notes: list[str], problems: list[str]) -> str:
-    parts = []
-    for label, keys in (("added", report.added), ("updated", report.updated), ("removed", report.removed)):
-        if keys:
-            parts.append(f"{label} {', '.join(keys)}")
-    line = ("Done: " + "; ".join(parts) + ".") if parts else "Done: nothing changed."
-    line += f" The index holds {report.n_documents} document(s), {report.n_chunks} passages."
-    for path, why in report.skipped:
-        line += f" Skipped {Path(path).name}: {why}."
-    for note in notes:
-        line += f" {note}"
-    if problems:
-        line += " Not added: " + " ".join(problems)
-    return line

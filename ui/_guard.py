@@ -167,10 +167,16 @@ class DoorGuard:
         await send({"type": "http.response.body", "body": body})
 
 
-def guard_middleware(max_upload_mb: float) -> Any:
-    """The ``starlette`` Middleware entry for ``launch(app_kwargs={"middleware": [...]})``."""
+def guard_middleware(max_upload_mb: float, throttle: LoginThrottle | None = None) -> Any:
+    """The ``starlette`` Middleware entry for ``launch(app_kwargs={"middleware": [...]})``;
+    ``throttle`` is shared with the HTTP API's login check, so both doors count one client's failures."""
     from starlette.middleware import Middleware
 
     from qa import SUPPORTED_SUFFIXES
 
-    return Middleware(DoorGuard, allowed_suffixes=tuple(SUPPORTED_SUFFIXES), max_upload_mb=max_upload_mb)
+    return Middleware(
+        DoorGuard,
+        allowed_suffixes=tuple(SUPPORTED_SUFFIXES),
+        max_upload_mb=max_upload_mb,
+        throttle=throttle,
+    )

@@ -75,16 +75,35 @@ def theme() -> gr.themes.Base:
     return gr.themes.Default(font=SYSTEM_FONTS, font_mono=MONO_FONTS)
 
 
-def launch_options(max_upload_mb: float = DEFAULT_MAX_UPLOAD_MB) -> dict[str, Any]:
-    """What ``Blocks.launch`` needs besides host and port (Gradio 6 takes theme/css/head here)."""
-    from ._guard import guard_middleware
+def launch_options(
+    max_upload_mb: float = DEFAULT_MAX_UPLOAD_MB,
+    *,
+    app: gr.Blocks | None = None,
+    auth: list[tuple[str, str]] | None = None,
+) -> dict[str, Any]:
+    """What ``Blocks.launch`` needs besides host and port (Gradio 6 takes theme/css/head here).
 
-    return {
+    With ``app`` (a :func:`ui.build_app` result) the HTTP API is served beside the chat; with
+    ``auth`` the chat's login and the API's both require one of those logins, and share one
+    failed-login throttle.
+    """
+    from ._guard import LoginThrottle, guard_middleware
+
+    throttle = LoginThrottle()
+    app_kwargs: dict[str, Any] = {"middleware": [guard_middleware(max_upload_mb, throttle)]}
+    if app is not None:
+        from ._api import api_app_kwargs
+
+        app_kwargs.update(api_app_kwargs(app.qa_service, auth, throttle))  # type: ignore[attr-defined]
+    options: dict[str, Any] = {
         "theme": theme(),
         "css": CSS,
         "head": HEAD,
         "ssr_mode": False,
         "max_file_size": f"{int(max_upload_mb * 1_000_000)}b",  # refused at the upload endpoint
         "show_error": False,
-        "app_kwargs": {"middleware": [guard_middleware(max_upload_mb)]},  # upload types, login throttle
+        "app_kwargs": app_kwargs,  # upload types, login throttle, the HTTP API
     }
+    if auth:
+        options.update(auth=auth, auth_message="Sign in to ask questions about these documents.")
+    return options

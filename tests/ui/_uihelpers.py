@@ -1,8 +1,15 @@
-"""Helpers shared by the UI tests: start a real server, read gradio_client results."""
+"""Helpers shared by the UI tests: start a real server (in process, or `qa serve` as a user
+runs it), read gradio_client results."""
 
 from __future__ import annotations
 
+import contextlib
+import os
 import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -53,6 +60,59 @@ def start_server(docs: Path, index: Path, embedder) -> Server:
         **ui.launch_options(UPLOAD_LIMIT_MB),
     )
     return Server(f"http://127.0.0.1:{port}/", docs, index, app)
+
+
+def qa_env(**extra: str) -> dict[str, str]:
+    """This environment without the settings a user's shell may hold (a login, folders, an LLM)."""
+    drop = {"QA_AUTH", "QA_INDEX_DIR", "QA_DOCS_DIR"}
+    env = {k: v for k, v in os.environ.items() if k not in drop and not k.startswith(("QA_LLM", "OPENAI_"))}
+    return {**env, **extra}
+
+
+def run_qa(*args: str, env: dict | None = None, timeout: float = 60) -> subprocess.CompletedProcess:
+    """``qa ARGS`` in a subprocess, to its end."""
+    return subprocess.run(
+        [sys.executable, "-m", "qa", *args],
+        cwd=REPO,
+        env=qa_env(**(env or {})),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+@contextlib.contextmanager
+def qa_serve(*args: str, log: Path, env: dict | None = None, timeout: float = 300) -> Iterator[list[str]]:
+    """``qa serve ARGS`` in a subprocess, from when it says where it runs until the block ends.
+
+    Yields its output lines so far; the output goes to ``log``, so a chatty server never
+    blocks on a full pipe.
+    """
+    with log.open("w", encoding="utf-8") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "qa", "serve", *args],
+            cwd=REPO,
+            env=qa_env(**(env or {})),
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+    try:
+        deadline = time.time() + timeout
+        text = ""
+        while time.time() < deadline:
+            text = log.read_text(encoding="utf-8", errors="replace")
+            if "Running on" in text or proc.poll() is not None:
+                break
+            time.sleep(0.2)
+        assert "Running on" in text, text
+        yield text.splitlines(keepends=True)
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
 
 
 def reply_text(chat: list[dict]) -> str:

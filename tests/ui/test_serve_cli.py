@@ -2,35 +2,15 @@
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
-import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 import pytest
-from _uihelpers import OIL_Q, REPO, SEEDS, free_port, reply_text, unindexable_pdf
-
-
-def _env(**extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k not in {"QA_AUTH", "QA_INDEX_DIR", "QA_DOCS_DIR"}}
-    return {**env, **extra}
-
-
-def run_qa(*args: str, env: dict | None = None, timeout: float = 60) -> subprocess.CompletedProcess:
-    full_env = {k: v for k, v in os.environ.items() if k not in {"QA_AUTH", "QA_INDEX_DIR", "QA_DOCS_DIR"}}
-    full_env.update(env or {})
-    return subprocess.run(
-        [sys.executable, "-m", "qa", *args],
-        cwd=REPO,
-        env=full_env,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
+from _uihelpers import OIL_Q, SEEDS, free_port, qa_serve, reply_text, run_qa, unindexable_pdf
 
 
 @pytest.mark.parametrize(
@@ -108,37 +88,13 @@ def served(tmp_path_factory, embedder):
     args = ["serve", "--docs", str(docs), "--index-dir", str(root / "index"), "--port", str(port)]
     args += ["--auth-file", str(logins), "--max-upload-mb", "1", "--max-question-chars", str(QUESTION_LIMIT)]
     no_rebuild = run_qa(*args, timeout=240)
-    env = _env(GRADIO_TEMP_DIR=str(temp))
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "qa", *args, "--rebuild"],
-        cwd=REPO,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    try:
-        lines: list[str] = []
-        deadline = time.time() + 300
-        while time.time() < deadline:
-            line = proc.stdout.readline()
-            if not line and proc.poll() is not None:
-                break
-            lines.append(line)
-            if "Running on" in line:
-                break
-        assert any("Running on" in ln for ln in lines), "".join(lines)
+    env = {"GRADIO_TEMP_DIR": str(temp)}
+    with qa_serve(*args[1:], "--rebuild", log=root / "serve.log", env=env) as lines:
         url = f"http://127.0.0.1:{port}/"
         client = Client(url, auth=(USER, PASSWORD), verbose=False)
         with httpx.Client(base_url=url, timeout=60) as http:
             assert http.post("login", data={"username": USER, "password": PASSWORD}).status_code == 200
             yield Served(url, lines, no_rebuild, temp, client, http)
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
 
 
 def test_without_rebuild_the_error_says_so_in_one_line(served):
