@@ -14,7 +14,8 @@ answered, so they do not take part in the decision).
 Chosen, in this order: each named feature (``qa._answerer.FEATURES``) beside the reader's
 score only if it raises the best cross-validated objective by 0.005, with its weight from a
 logistic regression; the fewest passages within 0.005 of the best cross-validated objective;
-the threshold that
+the weight of each per-turn offset (``OFFSETS``: ``in_conversation``, 1 for
+a turn with history) on a grid, by the same cross-validated objective; the threshold that
 maximises the objective, among those declining at most ``MAX_FALSE_ABSTAIN`` of each source's
 answerable questions (per source, balanced decision accuracy
 ``(abstain_recall + 1 - false_abstain_rate) / 2`` plus answer quality, squad2 ``f1`` or
@@ -41,7 +42,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from qa import Assistant, Turn, index_documents
-from qa._answerer import ANSWERER_FILE, FEATURES, ExtractiveGenerator, ExtractiveSettings, Reading
+from qa._answerer import ANSWERER_FILE, FEATURES, OFFSETS, ExtractiveGenerator, ExtractiveSettings, Reading
 from qa._generation import ABSTAIN_TEXT, Generation, GenerationRequest
 
 from ._datasets import GoldItem
@@ -58,6 +59,7 @@ MAX_SENTENCES = 3
 MAX_FALSE_ABSTAIN = 0.15
 FOLDS = 5
 MARGIN = 0.005  # a richer design must beat a simpler one by this much (cross-validated)
+OFFSET_GRID = (0.0, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 8.0, 10.0, 12.0)
 
 
 @dataclass
@@ -177,7 +179,12 @@ def folds(cases: list[Case]) -> list[int]:
 
 
 def cross_validated(
-    cases: list[Case], bots: dict[str, Assistant], n: int, features: tuple[str, ...], figures: bool = False
+    cases: list[Case],
+    bots: dict[str, Assistant],
+    n: int,
+    features: tuple[str, ...],
+    figures: bool = False,
+    offsets: dict[str, float] | None = None,
 ) -> float:
     """The objective of a design on held-out folds: weights and threshold fitted on the other
     folds, the held-out answers pooled."""
@@ -186,7 +193,7 @@ def cross_validated(
     for k in range(FOLDS):
         train = [c for c, f in zip(cases, fold, strict=True) if f != k]
         test = [c for c, f in zip(cases, fold, strict=True) if f == k]
-        s = _settings(train, n, features, figures)
+        s = _settings(train, n, features, figures, offsets)
         _, t, _ = sweep(train, bots, s)
         # a held-out row answers when its score clears the threshold fitted without it
         held += [
@@ -271,6 +278,27 @@ def _design(
     return scores
 
 
+def _offsets(
+    cases: list[Case],
+    bots: dict[str, Assistant],
+    n: int,
+    features: tuple[str, ...],
+    base: float,
+    ablation: list,
+) -> dict[str, float]:
+    """Each per-turn offset's weight: the grid value with the best cross-validated objective
+    (the smallest within MARGIN of it), with the threshold refitted for each."""
+    chosen: dict[str, float] = {}
+    for name in OFFSETS:
+        results = {0.0: base}
+        for w in OFFSET_GRID[1:]:
+            results[w] = cross_validated(cases, bots, n, features, offsets={**chosen, name: w})
+            ablation.append({"design": f"{name} offset {w}", "cv_objective": round(results[w], 4)})
+        top = max(results.values())
+        chosen[name] = min(w for w, v in results.items() if v >= top - MARGIN)
+    return chosen
+
+
 def _join_value(m: dict[str, dict]) -> float:
     """What joining sentences trades: the long-form references' rougeL (ClapNQ, MTRAG) against
     every source's citation precision."""
@@ -289,7 +317,8 @@ def fit(cases: list[Case], bots: dict[str, Assistant]) -> tuple[ExtractiveSettin
             features, scores = (*features, f), trial
     top = max(scores.values())
     n = min(k for k, v in scores.items() if v >= top - MARGIN)
-    s = _settings(cases, n, features)
+    offsets = _offsets(cases, bots, n, features, scores[n], ablation)
+    s = _settings(cases, n, features, offsets=offsets)
     _, threshold, _ = sweep(cases, bots, s)
     best_margin, best_value = MARGINS[0], -1.0
     for margin in MARGINS:
@@ -313,7 +342,8 @@ def fit(cases: list[Case], bots: dict[str, Assistant]) -> tuple[ExtractiveSettin
     checked = replace(chosen, require_figures=True)
     obj_f, t_f, metrics_f = sweep(cases, bots, checked)
     checked = replace(checked, threshold=t_f)
-    cv_plain, cv_checked = scores[n], cross_validated(cases, bots, n, features, figures=True)
+    cv_plain = cross_validated(cases, bots, n, features, offsets=offsets)
+    cv_checked = cross_validated(cases, bots, n, features, figures=True, offsets=offsets)
     ablation.append(_row("as chosen, with the figure check", obj_f, t_f, metrics_f, checked, cv_checked))
     if cv_checked >= cv_plain - MARGIN:
         chosen, obj, metrics = checked, obj_f, metrics_f

@@ -46,7 +46,9 @@ class ExtractiveSettings:
     # the decision score of a passage: the reader's span-against-no-answer score plus these
     # weights times named retrieval features (fitted by logistic regression on the fit splits:
     # the reader alone separates answerable from not with AUC 0.64 there, 0.70 with them)
-    weights: dict[str, float] = field(default_factory=lambda: {"similarity": 0.0, "coverage": 0.0})
+    weights: dict[str, float] = field(
+        default_factory=lambda: {"similarity": 0.0, "coverage": 0.0, "in_conversation": 0.0}
+    )
     join_margin: float = 2.0  # another sentence joins when its best span scores within this of the answer's
     max_sentences: int = 3
     passages: int = 5  # the most retrieved passages read
@@ -91,7 +93,11 @@ class Sentence:
     score: float  # the reader's best span inside it, against no-answer
 
 
-FEATURES = ("similarity", "coverage")
+FEATURES = ("similarity", "coverage")  # weighted by a logistic regression in the fit
+# per-turn offsets: the same for every passage of a turn, so they move its decision score, never
+# which passage answers; the fit sweeps their weight against its objective (a regression would
+# only learn how often conversational turns are answerable)
+OFFSETS = ("in_conversation",)
 
 
 @dataclass
@@ -105,7 +111,8 @@ class PassageRead:
     features: dict[str, float]  # similarity: cosine of the question and the sentence holding
     # the best span, embedded on its own (the index's chunk and in-chunk sentence vectors
     # depend on chunk length and so on the corpus, which a fitted weight must not); coverage:
-    # share of the question's idf weight whose terms the passage holds
+    # share of the question's idf weight whose terms the passage holds; in_conversation: 1 for
+    # a turn with history
 
     blocked: list[tuple[int, int]] = field(default_factory=list)  # sentences posing as instructions
 
@@ -232,7 +239,14 @@ class ExtractiveGenerator:
                 if holder is not None and request.embedder is not None:
                     sentence = text_of[holder[0] : holder[1]]
                     sim = float(request.embedder.embed_query(sentence) @ request.query_vec)
-                passage.features = {"similarity": sim, "coverage": coverage(reading.passage)}
+                passage.features = {
+                    "similarity": sim,
+                    "coverage": coverage(reading.passage),
+                    # a turn of a conversation, read beside the question before it: people ask
+                    # follow-ups loosely ("Are these open at weekends?"), and the reader, trained
+                    # on single questions, scores their answers lower than a standalone question's
+                    "in_conversation": 1.0 if request.previous else 0.0,
+                }
                 passages.append(passage)
             if max(p.best(s.weights)[0] for p in passages) >= s.threshold + s.confident:
                 break

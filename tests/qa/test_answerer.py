@@ -187,7 +187,8 @@ def test_settings_come_from_the_file_the_fit_tool_writes():
     assert loaded.threshold == record["settings"]["threshold"]
     assert loaded.weights == record["settings"]["weights"]
     assert loaded.passages == record["settings"]["passages"]
-    assert set(record["fit_on"]) == {"squad2", "clapnq"}  # fit splits only; never seed or report
+    assert set(record["fit_on"]) == {"squad2", "clapnq", "mtrag"}  # fit splits only; never seed or report
+    assert "report" in record["fit_on"]["mtrag"]  # says how the report conversations were kept out
 
 
 def test_missing_settings_file_falls_back_to_defaults_and_a_bad_one_is_one_line(tmp_path):
