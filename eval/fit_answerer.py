@@ -203,9 +203,14 @@ def cross_validated(
 
 
 def _settings(
-    cases: list[Case], n: int, features: tuple[str, ...], figures: bool = False
+    cases: list[Case],
+    n: int,
+    features: tuple[str, ...],
+    figures: bool = False,
+    offsets: dict[str, float] | None = None,
 ) -> ExtractiveSettings:
     weights = fit_weights(cases, n, features) if features else {f: 0.0 for f in FEATURES}
+    weights.update({o: 0.0 for o in OFFSETS} | (offsets or {}))
     return ExtractiveSettings(
         passages=n, first=n, max_sentences=MAX_SENTENCES, weights=weights, require_figures=figures
     )
