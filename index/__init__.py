@@ -2,6 +2,7 @@
 
 Knows nothing about questions or answers; ``qa`` builds on it. Names are imported on
 first use, so command lines can add the ``--store`` options without loading numpy.
+``Settings`` holds every ``QA_*`` environment variable of every stage (see ``_settings``).
 """
 
 from __future__ import annotations
@@ -25,6 +26,8 @@ _EXPORTS = {
     "LexicalIndex": "._lexical",
     "ParsedDocument": "._readers",
     "PrebuiltDocument": "._store",
+    "Settings": "._settings",
+    "SettingsError": "._settings",
     "StoreConfig": "._config",
     "StoreError": "._config",
     "add_store_arguments": "._config",
@@ -47,6 +50,7 @@ if TYPE_CHECKING:
     from ._embed import DEFAULT_EMBED_MODEL, Embedder, resolve_model_path, set_offline_env
     from ._lexical import LexicalIndex, tokens
     from ._readers import SUPPORTED_SUFFIXES, BadDocument, ParsedDocument, parse_document
+    from ._settings import Settings, SettingsError
     from ._store import (
         CorpusIndex,
         DocumentRecord,
