@@ -16,14 +16,14 @@ from typing import TYPE_CHECKING
 from qa.cli import fail
 
 if TYPE_CHECKING:
-    from qa import Settings
+    from qa import LazySettings, Settings
 
 EXIT_BOUND_MISSED = 1
 
 
-def register(sub: argparse._SubParsersAction, settings: Settings | None = None) -> None:
-    """``qa eval``; the store and LLM options' defaults come from ``settings`` (the environment
-    now when None)."""
+def register(sub: argparse._SubParsersAction, settings: Settings | LazySettings | None = None) -> None:
+    """``qa eval``; the store and LLM options' defaults come from ``settings`` (see
+    ``index.add_store_arguments``)."""
     p = sub.add_parser(
         "eval",
         help="score answers against gold questions (accuracy, abstention, citations, retrieval)",
@@ -74,10 +74,9 @@ def register(sub: argparse._SubParsersAction, settings: Settings | None = None) 
     )
     p.add_argument("--limit", type=int, metavar="N", help="only the first N items of each gold file")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
-    from index import Settings, add_store_arguments  # no numpy or torch: registering stays quick
+    from index import add_store_arguments  # standard library only: registering stays instant
     from qa._llm import add_llm_arguments
 
-    settings = settings if settings is not None else Settings.load()
     add_store_arguments(p, settings)
     add_llm_arguments(p, settings)
     p.set_defaults(func=cmd_eval)

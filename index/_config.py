@@ -13,6 +13,7 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 from ._errors import IndexError_
+from ._options import LazySettings, setting
 
 if TYPE_CHECKING:
     from ._settings import Settings
@@ -94,24 +95,23 @@ def check_milvus_uri(uri: str) -> None:
         )
 
 
-def add_store_arguments(parser: argparse.ArgumentParser, settings: Settings | None = None) -> None:
+def add_store_arguments(
+    parser: argparse.ArgumentParser, settings: Settings | LazySettings | None = None
+) -> None:
     """``--store``, ``--milvus-uri``, ``--milvus-collection``, ``--milvus-index``, their defaults
-    from ``settings`` (the environment now when None: ``$QA_STORE``, ``$QA_MILVUS_*``)."""
-    if settings is None:
-        from ._settings import Settings
-
-        settings = Settings.load()
+    from ``settings`` (``$QA_STORE``, ``$QA_MILVUS_*``; filled in when an ``index.SettingsParser``
+    parses for :class:`LazySettings`, the environment now when None)."""
     group = parser.add_argument_group("vector store")
     group.add_argument(
         "--store",
         choices=STORES,
-        default=settings.store,
+        default=setting(settings, lambda s: s.store),
         help="where vectors live: faiss (default for a new index) or milvus; an existing index "
         "keeps the store it was built with (default: $QA_STORE)",
     )
     group.add_argument(
         "--milvus-uri",
-        default=settings.milvus_uri,
+        default=setting(settings, lambda s: s.milvus_uri),
         metavar="URI",
         help="a .db path runs milvus-lite in-process; http://host:19530 talks to a Milvus server "
         "(default: $QA_MILVUS_URI, else milvus.db in the index folder); the token, if any, "
@@ -119,7 +119,7 @@ def add_store_arguments(parser: argparse.ArgumentParser, settings: Settings | No
     )
     group.add_argument(
         "--milvus-collection",
-        default=settings.milvus_collection,
+        default=setting(settings, lambda s: s.milvus_collection),
         metavar="NAME",
         help="collection name prefix for a new Milvus index (default: derived from the index folder)",
     )

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING
 from ._errors import QAError
 
 if TYPE_CHECKING:
-    from index import Settings
+    from index import LazySettings, Settings
 
 BACKENDS = ("openai-like", "llamacpp")
 DEFAULT_MAX_TOKENS = 256
@@ -150,20 +150,25 @@ def packaged_model_path(configured_cache: str | Path | None = None) -> Path:
 # ---------------------------------------------------------------- command line
 
 
-def add_llm_arguments(parser: argparse.ArgumentParser, settings: Settings | None = None) -> None:
+def add_llm_arguments(
+    parser: argparse.ArgumentParser, settings: Settings | LazySettings | None = None
+) -> None:
     """The answer-generator options, shared by ``qa ask``, ``qa chat`` and other commands; the
-    default ``--llm`` is the settings' (the environment now when None: ``$QA_LLM``)."""
-    if settings is None:
-        from index import Settings
+    default ``--llm`` is the settings' (``$QA_LLM``; see ``index.add_store_arguments``)."""
+    from index import setting  # standard library only
 
-        settings = Settings.load()
     group = parser.add_argument_group("answer generator")
     group.add_argument(
         "--llm",
         choices=("extractive", *BACKENDS),
-        default=settings.llm,
-        help="who writes the answer: extractive quotes (no LLM), an OpenAI-compatible server, or a "
-        f"local GGUF model through llama.cpp (default: {settings.llm}, from $QA_LLM or extractive)",
+        default=setting(settings, lambda s: s.llm),
+        help=setting(
+            settings,
+            lambda s: (
+                "who writes the answer: extractive quotes (no LLM), an OpenAI-compatible server, "
+                f"or a local GGUF model through llama.cpp (default: {s.llm}, from $QA_LLM or extractive)"
+            ),
+        ),
     )
     group.add_argument(
         "--llm-model",

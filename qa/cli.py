@@ -1,7 +1,9 @@
 """``qa``: a thin command line over the public API. Heavy imports happen inside commands.
 
-``main`` reads the environment once, into an :class:`index.Settings`: the options' defaults
-come from it, and every command finds it as ``args.settings`` and passes it down.
+The environment is read once, into an :class:`index.Settings`: the options' defaults come
+from it, and every command finds it as ``args.settings`` and passes it down. The parser is
+built from an :class:`index.LazySettings`, so the settings (and pydantic) load only when a
+subcommand is parsed: ``qa --help`` stays instant.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from ._chat_cli import ask_streaming, assistant, cmd_chat, index_dir
 from ._terminal import EXIT_BROKEN_PIPE, EXIT_USER_ERROR, fail, printable, warn
 
 if TYPE_CHECKING:
-    from index import Settings
+    from index import LazySettings, Settings
 
 __all__ = ["EXIT_BROKEN_PIPE", "EXIT_USER_ERROR", "build_parser", "fail", "main", "printable"]
 
@@ -96,20 +98,24 @@ def index_dir_help(settings: Settings) -> str:
     return "index folder (default: ./.qa/index; $QA_INDEX_DIR sets another)"
 
 
-def build_parser(settings: Settings | None = None) -> argparse.ArgumentParser:
-    """The parser; option defaults come from ``settings`` (the environment now when None)."""
-    from index import Settings, add_store_arguments  # no numpy or torch: --help stays quick
+def build_parser(settings: Settings | LazySettings | None = None) -> argparse.ArgumentParser:
+    """The parser; option defaults come from ``settings``, loaded from the environment when a
+    subcommand is parsed if not given (and then found as ``args.settings``)."""
+    from index import LazySettings, SettingsParser, add_store_arguments  # standard library only
 
-    settings = settings if settings is not None else Settings.load()
-    parser = argparse.ArgumentParser(
+    settings = settings if isinstance(settings, LazySettings) else LazySettings(settings)
+    parser = SettingsParser(
         prog="qa",
         description="Ask questions about a folder of documents; every answer cites its sources.",
     )
-    parser.set_defaults(settings=settings)
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")  # SettingsParsers too
 
     def add_index_dir(p: argparse.ArgumentParser) -> None:
-        p.add_argument("--index-dir", default=settings.index_dir, help=index_dir_help(settings))
+        p.add_argument(
+            "--index-dir",
+            default=settings.later(lambda s: s.index_dir),
+            help=settings.later(index_dir_help),
+        )
 
     p = sub.add_parser("index", help="index (or incrementally re-index) a folder of documents")
     p.add_argument("docs", help="folder (or file) of .txt .md .html .pdf .docx documents")
@@ -148,10 +154,12 @@ def build_parser(settings: Settings | None = None) -> argparse.ArgumentParser:
     add_llm_arguments(p, settings)
     p.set_defaults(func=cmd_mcp)
     _add_plugins(sub, settings)
+    for command in sub.choices.values():  # every command's args.settings: the ones loaded once
+        command.set_defaults(settings=settings.later(lambda s: s))
     return parser
 
 
-def _add_plugins(sub: argparse._SubParsersAction, settings: Settings) -> None:
+def _add_plugins(sub: argparse._SubParsersAction, settings: LazySettings) -> None:
     """Subcommands of the stages above qa (``qa eval``, ``qa serve``), found by entry point;
     each ``register(sub, settings)`` takes its option defaults from the same settings."""
     from importlib.metadata import entry_points
@@ -164,15 +172,13 @@ def _add_plugins(sub: argparse._SubParsersAction, settings: Settings) -> None:
 
 
 def _run(argv: list[str] | None) -> int:
-    from index import Settings, SettingsError
+    from index import IndexError_
 
+    parser = build_parser()
     try:
-        settings = Settings.load()  # the one read of the environment's QA_* variables
-    except SettingsError as exc:
+        args = parser.parse_args(argv)  # a subcommand's parser reads the environment, once
+    except IndexError_ as exc:  # SettingsError: a QA_* variable that does not parse
         return fail(str(exc))
-    parser = build_parser(settings)
-    try:
-        args = parser.parse_args(argv)
     except SystemExit as exc:  # --help, or a usage error argparse has already printed
         sys.stdout.flush()
         return exc.code if isinstance(exc.code, int) else EXIT_USER_ERROR

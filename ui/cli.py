@@ -15,19 +15,19 @@ from typing import TYPE_CHECKING
 
 from qa.cli import fail, index_dir_help
 
-from . import DEFAULT_HOST, DEFAULT_PORT
+from . import DEFAULT_HOST, DEFAULT_MAX_UPLOAD_MB, DEFAULT_PORT
 
 if TYPE_CHECKING:
-    from qa import Settings
+    from qa import LazySettings, Settings
 
 DEFAULT_MAX_QUESTION_CHARS = 2000  # qa.MAX_QUESTION_CHARS; kept here so --help loads nothing
 
 
-def register(sub: argparse._SubParsersAction, settings: Settings | None = None) -> None:
-    """``qa serve``, its option defaults from ``settings`` (the environment now when None)."""
-    from qa import Settings  # no numpy or torch: registering stays quick
+def register(sub: argparse._SubParsersAction, settings: Settings | LazySettings | None = None) -> None:
+    """``qa serve``, its option defaults from ``settings`` (``qa`` passes its LazySettings, filled
+    in when ``serve`` is parsed; the environment now when None)."""
+    from qa import add_store_arguments, setting  # standard library only: registering stays instant
 
-    settings = settings if settings is not None else Settings.load()
     p = sub.add_parser(
         "serve",
         help="the web chat, with sources and document upload, in a browser",
@@ -36,11 +36,15 @@ def register(sub: argparse._SubParsersAction, settings: Settings | None = None) 
     )
     p.add_argument(
         "--docs",
-        default=settings.docs_dir,
+        default=setting(settings, lambda s: s.docs_dir),
         help="documents folder to index and upload into (default: $QA_DOCS_DIR, "
         "the folder the index was built from, or ./docs)",
     )
-    p.add_argument("--index-dir", default=settings.index_dir, help=index_dir_help(settings))
+    p.add_argument(
+        "--index-dir",
+        default=setting(settings, lambda s: s.index_dir),
+        help=setting(settings, index_dir_help),
+    )
     p.add_argument(
         "--host",
         default=DEFAULT_HOST,
@@ -50,15 +54,25 @@ def register(sub: argparse._SubParsersAction, settings: Settings | None = None) 
     p.add_argument("--auth-file", help="require a login: a file of user:password lines (else $QA_AUTH)")
     p.add_argument(  # parsed by cmd_serve, so that a bad value gets qa's one-line error
         "--max-upload-mb",
-        default=f"{settings.max_upload_mb:g}",
-        help=f"largest upload per file in MB (default: {settings.max_upload_mb:g}, "
-        "from $QA_MAX_UPLOAD_MB or 20)",
+        default=setting(settings, lambda s: f"{s.max_upload_mb:g}"),
+        help=setting(
+            settings,
+            lambda s: (
+                f"largest upload per file in MB (default: {s.max_upload_mb:g}, "
+                f"from $QA_MAX_UPLOAD_MB or {DEFAULT_MAX_UPLOAD_MB:g})"
+            ),
+        ),
     )
     p.add_argument(
         "--max-question-chars",
-        default=str(settings.max_question_chars),
-        help=f"longest question accepted, in characters (default: {settings.max_question_chars:,}, "
-        f"from $QA_MAX_QUESTION_CHARS or {DEFAULT_MAX_QUESTION_CHARS:,})",
+        default=setting(settings, lambda s: str(s.max_question_chars)),
+        help=setting(
+            settings,
+            lambda s: (
+                f"longest question accepted, in characters (default: {s.max_question_chars:,}, "
+                f"from $QA_MAX_QUESTION_CHARS or {DEFAULT_MAX_QUESTION_CHARS:,})"
+            ),
+        ),
     )
     p.add_argument("--top-k", type=int, default=5, help="passages to retrieve (default 5)")
     p.add_argument(
@@ -66,8 +80,6 @@ def register(sub: argparse._SubParsersAction, settings: Settings | None = None) 
         action="store_true",
         help="discard the index and embed every document again (after a model or chunking change)",
     )
-    from qa import add_store_arguments  # standard library only: registering stays instant
-
     add_store_arguments(p, settings)
     p.set_defaults(func=cmd_serve)
 
