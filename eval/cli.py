@@ -183,7 +183,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
         runs.append(
             evaluate(
-                CitationEngineBot(index_dir, generator),
+                CitationEngineBot(index_dir, generator, settings=settings),
                 items,
                 name=f"llamaindex CitationQueryEngine ({args.llm})",
                 progress=not args.quiet,
@@ -195,7 +195,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
         runs.append(
             evaluate(
-                stock_assistant(index_dir),
+                stock_assistant(index_dir, settings=settings),
                 items,
                 name="llamaindex",
                 progress=not args.quiet,
