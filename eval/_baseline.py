@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from qa import Answer, Assistant, CorpusIndex, Embedder, Hit
+from qa import Answer, Assistant, CorpusIndex, Embedder, Hit, Settings
 
 STOCK_TOP_K = 2
 
@@ -45,11 +45,17 @@ class LlamaIndexRetriever:
         return hits
 
 
-def stock_assistant(index_dir: str | Path, embedder: Embedder | None = None) -> Assistant:
+def stock_assistant(
+    index_dir: str | Path, embedder: Embedder | None = None, settings: Settings | None = None
+) -> Assistant:
     """An Assistant whose retrieval is the stock llama-index pipeline."""
     emb = embedder or Embedder.shared()
     return Assistant(
-        index_dir, top_k=STOCK_TOP_K, embedder=emb, retriever=lambda idx: LlamaIndexRetriever(idx, emb)
+        index_dir,
+        top_k=STOCK_TOP_K,
+        embedder=emb,
+        retriever=lambda idx: LlamaIndexRetriever(idx, emb),
+        settings=settings,
     )
 
 
@@ -70,13 +76,20 @@ class CitationEngineBot:
     model wrote them: whole citation chunks, unverified.
     """
 
-    def __init__(self, index_dir: str | Path, llm_generator, embedder: Embedder | None = None) -> None:
+    def __init__(
+        self,
+        index_dir: str | Path,
+        llm_generator,
+        embedder: Embedder | None = None,
+        settings: Settings | None = None,
+    ) -> None:
         self.index_dir = Path(index_dir)
         self.top_k = STOCK_TOP_K
         self._gen = llm_generator
         self._embedder = embedder or Embedder.shared()
         self._engine = None
-        self._bot = Assistant(index_dir, embedder=self._embedder)  # for the loaded index only
+        # for the loaded index only
+        self._bot = Assistant(index_dir, embedder=self._embedder, settings=settings)
         self.generator = type("Stock", (), {"name": f"CitationQueryEngine ({llm_generator.name})"})()
 
     @property

@@ -997,7 +997,8 @@ def _add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--passes", type=int, default=1, help=argparse.SUPPRESS)
 
 
-def register(sub: argparse._SubParsersAction) -> None:
+def register(sub: argparse._SubParsersAction, settings: Any = None) -> None:
+    """``qa bench`` (its options take no defaults from ``settings``)."""
     p = sub.add_parser(
         "bench",
         help="measure ingestion, retrieval, answers, start-up and re-indexing against their limits",

@@ -94,13 +94,13 @@ def ingest_faiss(folder: Path, texts: list[str], vecs: np.ndarray):
     return time.perf_counter() - t0, backend
 
 
-def ingest_milvus(folder: Path, texts: list[str], vecs: np.ndarray, uri: str | None, index_type: str):
-    from index import StoreConfig
+def ingest_milvus(
+    folder: Path, texts: list[str], vecs: np.ndarray, uri: str | None, index_type: str, token: str = ""
+):
     from index import _milvus as m
 
     uri = uri or str(folder / "bench.db")
     collection = f"qa_bench_{len(texts)}_{int(time.time())}"
-    token = StoreConfig().resolved_token()
     t0 = time.perf_counter()
     store = m.connect(uri, token, collection, vecs.shape[1], create=True, index_type=index_type)
     ids = []
@@ -154,8 +154,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
 
-    from index import Embedder, set_offline_env
+    from index import Embedder, Settings, set_offline_env
 
+    token = Settings.load().secret("milvus_token") or ""  # $QA_MILVUS_TOKEN, for a server with auth
     set_offline_env()
     passages, questions = load_clapnq(args.data)
     questions = questions[: args.queries]
@@ -184,7 +185,7 @@ def main(argv: list[str] | None = None) -> int:
                     label = "faiss (IndexFlatIP + bm25s)"
                 else:
                     seconds, backend, cleanup = ingest_milvus(
-                        folder, texts, vecs, args.milvus_uri, args.milvus_index
+                        folder, texts, vecs, args.milvus_uri, args.milvus_index, token
                     )
                     where = "server" if args.milvus_uri and "://" in args.milvus_uri else "milvus-lite"
                     label = f"milvus {args.milvus_index} + BM25 function ({where})"

@@ -11,13 +11,19 @@ import hashlib
 import os
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from qa.cli import fail
+
+if TYPE_CHECKING:
+    from qa import LazySettings, Settings
 
 EXIT_BOUND_MISSED = 1
 
 
-def register(sub: argparse._SubParsersAction) -> None:
+def register(sub: argparse._SubParsersAction, settings: Settings | LazySettings | None = None) -> None:
+    """``qa eval``; the store and LLM options' defaults come from ``settings`` (see
+    ``index.add_store_arguments``)."""
     p = sub.add_parser(
         "eval",
         help="score answers against gold questions (accuracy, abstention, citations, retrieval)",
@@ -68,13 +74,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--limit", type=int, metavar="N", help="only the first N items of each gold file")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
-    from index import add_store_arguments  # standard library only
+    from index import add_store_arguments  # standard library only: registering stays instant
+    from qa._llm import add_llm_arguments
 
-    add_store_arguments(p)
-
-    from qa._llm import add_llm_arguments  # standard library only: registering stays instant
-
-    add_llm_arguments(p)
+    add_store_arguments(p, settings)
+    add_llm_arguments(p, settings)
     p.set_defaults(func=cmd_eval)
 
 
@@ -123,10 +127,11 @@ def cmd_eval(args: argparse.Namespace) -> int:
         )
     if not docs.exists():
         return fail(f"--docs {docs}: no such folder")
-    from index import StoreError, store_from_args
+    from index import Settings, StoreError, store_from_args
 
+    settings = Settings.from_args(args)  # what qa read from the environment, once
     try:
-        store = store_from_args(args)
+        store = store_from_args(args, settings)
     except StoreError as exc:
         return fail(str(exc))
     # one default index per store, so --store milvus and faiss runs can be compared side by side
@@ -140,12 +145,16 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
     try:
         try:
-            report = index_documents(docs, index_dir, show_progress=not args.quiet, store=store)
+            report = index_documents(
+                docs, index_dir, show_progress=not args.quiet, store=store, settings=settings
+            )
         except IndexMismatch:
             if args.index_dir:  # the user's own index: theirs to rebuild
                 raise
             # our private eval index, built by another version: rebuild it
-            report = index_documents(docs, index_dir, show_progress=not args.quiet, rebuild=True, store=store)
+            report = index_documents(
+                docs, index_dir, show_progress=not args.quiet, rebuild=True, store=store, settings=settings
+            )
     except IndexError_ as exc:
         return fail(str(exc))
     print(report.summary(), file=sys.stderr)
@@ -158,8 +167,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
         "store": store.kind or "as indexed",
     }
     try:
-        generator = generator_from_args(args)
-        bot = Assistant(index_dir, top_k=args.top_k, generator=generator, store=store)
+        generator = generator_from_args(args, settings)
+        bot = Assistant(index_dir, top_k=args.top_k, generator=generator, store=store, settings=settings)
         bot.warm_up()
         if not isinstance(generator, str):
             generator.warm_up()
@@ -174,7 +183,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
         runs.append(
             evaluate(
-                CitationEngineBot(index_dir, generator),
+                CitationEngineBot(index_dir, generator, settings=settings),
                 items,
                 name=f"llamaindex CitationQueryEngine ({args.llm})",
                 progress=not args.quiet,
@@ -186,7 +195,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
         runs.append(
             evaluate(
-                stock_assistant(index_dir),
+                stock_assistant(index_dir, settings=settings),
                 items,
                 name="llamaindex",
                 progress=not args.quiet,

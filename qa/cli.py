@@ -1,21 +1,31 @@
-"""``qa``: a thin command line over the public API. Heavy imports happen inside commands."""
+"""``qa``: a thin command line over the public API. Heavy imports happen inside commands.
+
+The environment is read once, into an :class:`index.Settings`: the options' defaults come
+from it, and every command finds it as ``args.settings`` and passes it down. The parser is
+built from an :class:`index.LazySettings`, so the settings (and pydantic) load only when a
+subcommand is parsed: ``qa --help`` stays instant.
+"""
 
 from __future__ import annotations
 
 import argparse
 import os
 import sys
+from typing import TYPE_CHECKING
 
 from qa._llm import add_llm_arguments
 
 from ._chat_cli import ask_streaming, assistant, cmd_chat, index_dir
 from ._terminal import EXIT_BROKEN_PIPE, EXIT_USER_ERROR, fail, printable, warn
 
+if TYPE_CHECKING:
+    from index import LazySettings, Settings
+
 __all__ = ["EXIT_BROKEN_PIPE", "EXIT_USER_ERROR", "build_parser", "fail", "main", "printable"]
 
 
 def cmd_index(args: argparse.Namespace) -> int:
-    from index import SUPPORTED_SUFFIXES, IndexConfig, IndexError_, store_from_args, update_index
+    from index import SUPPORTED_SUFFIXES, IndexConfig, IndexError_, Settings, store_from_args, update_index
 
     from ._reader import reader_version
 
@@ -23,6 +33,7 @@ def cmd_index(args: argparse.Namespace) -> int:
         chunk_size=args.chunk_size, chunk_overlap=args.chunk_overlap, reader=reader_version()
     )
     try:
+        settings = Settings.from_args(args)
         report = update_index(
             args.docs,
             index_dir(args),
@@ -30,7 +41,8 @@ def cmd_index(args: argparse.Namespace) -> int:
             rebuild=args.rebuild,
             show_progress=not args.quiet,
             warn=warn,
-            store=store_from_args(args),
+            store=store_from_args(args, settings),
+            settings=settings,
         )
     except IndexError_ as exc:
         return fail(str(exc))
@@ -79,20 +91,30 @@ def cmd_mcp(args: argparse.Namespace) -> int:
         return 130
 
 
-def build_parser() -> argparse.ArgumentParser:
-    from index import add_store_arguments  # standard library only: --help stays instant
+def index_dir_help(settings: Settings) -> str:
+    """``--index-dir``'s help, naming the folder used without it."""
+    if settings.index_dir:
+        return f"index folder (default: {settings.index_dir}, from $QA_INDEX_DIR)"
+    return "index folder (default: ./.qa/index; $QA_INDEX_DIR sets another)"
 
-    parser = argparse.ArgumentParser(
+
+def build_parser(settings: Settings | LazySettings | None = None) -> argparse.ArgumentParser:
+    """The parser; option defaults come from ``settings``, loaded from the environment when a
+    subcommand is parsed if not given (and then found as ``args.settings``)."""
+    from index import LazySettings, SettingsParser, add_store_arguments  # standard library only
+
+    settings = settings if isinstance(settings, LazySettings) else LazySettings(settings)
+    parser = SettingsParser(
         prog="qa",
         description="Ask questions about a folder of documents; every answer cites its sources.",
     )
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")  # SettingsParsers too
 
     def add_index_dir(p: argparse.ArgumentParser) -> None:
         p.add_argument(
             "--index-dir",
-            default=os.environ.get("QA_INDEX_DIR"),
-            help="index folder (default: $QA_INDEX_DIR or ./.qa/index)",
+            default=settings.later(lambda s: s.index_dir),
+            help=settings.later(index_dir_help),
         )
 
     p = sub.add_parser("index", help="index (or incrementally re-index) a folder of documents")
@@ -103,7 +125,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--chunk-overlap", type=int, default=40, help="overlap in tokens (default 40)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.add_argument("--verbose", action="store_true", help="list every skipped file with the reason")
-    add_store_arguments(p)
+    add_store_arguments(p, settings)
     p.set_defaults(func=cmd_index)
 
     for name, help_text, func in (
@@ -116,8 +138,8 @@ def build_parser() -> argparse.ArgumentParser:
         add_index_dir(p)
         p.add_argument("--top-k", type=int, default=5, help="passages to retrieve (default 5)")
         p.add_argument("--json", action="store_true", help="print the Answer as JSON")
-        add_store_arguments(p)
-        add_llm_arguments(p)
+        add_store_arguments(p, settings)
+        add_llm_arguments(p, settings)
         p.set_defaults(func=func)
 
     p = sub.add_parser(
@@ -128,28 +150,35 @@ def build_parser() -> argparse.ArgumentParser:
     )
     add_index_dir(p)
     p.add_argument("--top-k", type=int, default=5, help="passages to retrieve (default 5)")
-    add_store_arguments(p)
-    add_llm_arguments(p)
+    add_store_arguments(p, settings)
+    add_llm_arguments(p, settings)
     p.set_defaults(func=cmd_mcp)
-    _add_plugins(sub)
+    _add_plugins(sub, settings)
+    for command in sub.choices.values():  # every command's args.settings: the ones loaded once
+        command.set_defaults(settings=settings.later(lambda s: s))
     return parser
 
 
-def _add_plugins(sub: argparse._SubParsersAction) -> None:
-    """Subcommands of the stages above qa (``qa eval``, ``qa serve``), found by entry point."""
+def _add_plugins(sub: argparse._SubParsersAction, settings: LazySettings) -> None:
+    """Subcommands of the stages above qa (``qa eval``, ``qa serve``), found by entry point;
+    each ``register(sub, settings)`` takes its option defaults from the same settings."""
     from importlib.metadata import entry_points
 
     for ep in sorted(entry_points(group="qa.commands"), key=lambda e: e.name):
         try:
-            ep.load()(sub)
+            ep.load()(sub, settings)
         except Exception as exc:  # a broken plugin must not take qa down with it
             print(f"qa: warning: command {ep.name!r} unavailable ({exc})", file=sys.stderr)
 
 
 def _run(argv: list[str] | None) -> int:
+    from index import IndexError_
+
     parser = build_parser()
     try:
-        args = parser.parse_args(argv)
+        args = parser.parse_args(argv)  # a subcommand's parser reads the environment, once
+    except IndexError_ as exc:  # SettingsError: a QA_* variable that does not parse
+        return fail(str(exc))
     except SystemExit as exc:  # --help, or a usage error argparse has already printed
         sys.stdout.flush()
         return exc.code if isinstance(exc.code, int) else EXIT_USER_ERROR

@@ -42,20 +42,24 @@ def build_app(
     index_dir: str | Path | None = None,
     *,
     top_k: int = 5,
-    max_upload_mb: float = DEFAULT_MAX_UPLOAD_MB,
+    max_upload_mb: float | None = None,
     embedder: Any = None,
     stream_delay: float = 0.02,
     sync: bool = True,
     store: Any = None,
     rebuild: bool = False,
     max_question_chars: int | None = None,
+    settings: Any = None,
 ) -> gr.Blocks:
     """The chat app over ``docs_dir``; with ``sync`` the folder is indexed (incrementally) first.
 
     ``embedder`` (a ``qa.Embedder``) is reused for answering, e.g. one already loaded;
-    ``rebuild`` re-embeds every file; longer questions than ``max_question_chars``
-    (default ``qa.MAX_QUESTION_CHARS``) get a one-line message. A file the index
-    skips is named in ``app.qa_service.startup_notes``.
+    ``rebuild`` re-embeds every file; longer questions than ``max_question_chars`` get a
+    one-line message. ``settings`` (a ``qa.Settings``; the environment, read once, when None)
+    fill what is not given: the index folder, ``max_upload_mb`` and ``max_question_chars``
+    (20 MB and 2,000 characters unless ``QA_MAX_UPLOAD_MB`` / ``QA_MAX_QUESTION_CHARS`` say
+    otherwise), the Milvus token, the LLM generators' configuration. A file the index skips
+    is named in ``app.qa_service.startup_notes``.
     Raises one-line errors (``qa.IndexError_``, ``ServeError``) when the folder cannot be indexed.
     """
     from ._app import ChatService, build_blocks
@@ -69,6 +73,7 @@ def build_app(
         stream_delay=stream_delay,
         store=store,
         max_question_chars=max_question_chars,
+        settings=settings,
     )
     if sync:
         from ._causes import IndexingFailed
@@ -85,14 +90,15 @@ def build_app(
 
 
 def launch_options(
-    max_upload_mb: float = DEFAULT_MAX_UPLOAD_MB,
+    max_upload_mb: float | None = None,
     *,
     app: gr.Blocks | None = None,
     auth: list[tuple[str, str]] | None = None,
 ) -> dict[str, Any]:
     """Keyword arguments for ``build_app(...).launch()``: theme, CSS, the [n] click script, the
-    upload and login guard; with ``app`` (that ``build_app`` result) the HTTP API under ``/v1``
-    too, and with ``auth`` the login that the chat and the API both require."""
+    upload and login guard (``max_upload_mb``: by default the limit ``app`` was built with, else
+    20 MB); with ``app`` (that ``build_app`` result) the HTTP API under ``/v1`` too, and with
+    ``auth`` the login that the chat and the API both require."""
     from ._app import launch_options as options
 
     return options(max_upload_mb, app=app, auth=auth)
@@ -105,14 +111,15 @@ def serve(
     host: str = DEFAULT_HOST,
     port: int = DEFAULT_PORT,
     auth: list[tuple[str, str]] | None = None,
-    max_upload_mb: float = DEFAULT_MAX_UPLOAD_MB,
+    max_upload_mb: float | None = None,
     top_k: int = 5,
     store: Any = None,
     rebuild: bool = False,
     max_question_chars: int | None = None,
+    settings: Any = None,
 ) -> None:
     """Index ``docs_dir`` and serve the chat, and the HTTP API beside it, until interrupted;
-    ``store`` is a ``qa.StoreConfig``.
+    ``store`` is a ``qa.StoreConfig``, ``settings`` a ``qa.Settings`` (see :func:`build_app`).
 
     Files taken out or skipped while indexing are named on stderr, one line each.
     """
@@ -124,8 +131,10 @@ def serve(
         store=store,
         rebuild=rebuild,
         max_question_chars=max_question_chars,
+        settings=settings,
     )
     service = demo.qa_service  # type: ignore[attr-defined]
+    max_upload_mb = service.library.max_upload_mb
     for note in service.startup_notes:
         print(f"qa: warning: {note}", file=sys.stderr)
     print(

@@ -152,20 +152,31 @@ class ChatService:
         index_dir: Path | None,
         *,
         top_k: int,
-        max_upload_mb: float,
+        max_upload_mb: float | None,
         embedder: Any,
         stream_delay: float,
         store: Any = None,
         max_question_chars: int | None = None,
+        settings: Any = None,
     ) -> None:
-        from qa import MAX_QUESTION_CHARS, Assistant
+        """``settings`` (a ``qa.Settings``, read from the environment once here when None) fill
+        ``max_upload_mb`` and ``max_question_chars`` when they are None, and what the Assistant
+        and the indexing runs are not given."""
+        from qa import Assistant, Settings
 
+        self.settings = settings if settings is not None else Settings.load()
         self.docs_dir = docs_dir
         self.top_k = top_k
         self.stream_delay = stream_delay
-        self.max_question_chars = max_question_chars or MAX_QUESTION_CHARS
+        self.max_question_chars = max_question_chars or self.settings.max_question_chars
+        max_upload_mb = max_upload_mb if max_upload_mb is not None else self.settings.max_upload_mb
         self.bot = Assistant(
-            index_dir, top_k=top_k, embedder=embedder, store=store, max_question_chars=self.max_question_chars
+            index_dir,
+            top_k=top_k,
+            embedder=embedder,
+            store=store,
+            max_question_chars=self.max_question_chars,
+            settings=self.settings,
         )
         self.startup_notes: list[str] = []  # files taken out or skipped at startup, one line each
         self.store = store
@@ -175,7 +186,12 @@ class ChatService:
         # reload a new index generation in the middle of another thread's answer.
         self._lock = threading.Lock()
         self.library = Library(
-            docs_dir, self.index_dir, open_index=self.live_index, max_upload_mb=max_upload_mb, store=store
+            docs_dir,
+            self.index_dir,
+            open_index=self.live_index,
+            max_upload_mb=max_upload_mb,
+            store=store,
+            settings=self.settings,
         )
 
     def live_index(self) -> Any | None:

@@ -90,6 +90,7 @@ class Library:
         max_upload_mb: float = DEFAULT_MAX_UPLOAD_MB,
         embedder: Any = None,
         store: Any = None,
+        settings: Any = None,
     ) -> None:
         self.docs_dir = Path(docs_dir)
         self.index_dir = Path(index_dir)
@@ -98,6 +99,7 @@ class Library:
         self._open_index = open_index
         self._embedder = embedder
         self.store = store  # a qa.StoreConfig, or None: the store the index records
+        self.settings = settings  # a qa.Settings for every indexing run, or None: the environment then
         self._lock = threading.Lock()
 
     @property
@@ -277,7 +279,7 @@ class Library:
             )
 
     def _index_options(self, *, rebuild: bool = False, embedder: Any = None) -> dict[str, Any]:
-        options: dict[str, Any] = {"show_progress": False, "store": self.store}
+        options: dict[str, Any] = {"show_progress": False, "store": self.store, "settings": self.settings}
         index = None if rebuild else self._open_index()
         if index is not None:  # keep the chunking the index was built with
             m = index.manifest

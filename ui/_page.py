@@ -76,7 +76,7 @@ def theme() -> gr.themes.Base:
 
 
 def launch_options(
-    max_upload_mb: float = DEFAULT_MAX_UPLOAD_MB,
+    max_upload_mb: float | None = None,
     *,
     app: gr.Blocks | None = None,
     auth: list[tuple[str, str]] | None = None,
@@ -85,9 +85,14 @@ def launch_options(
 
     With ``app`` (a :func:`ui.build_app` result) the HTTP API is served beside the chat; with
     ``auth`` the chat's login and the API's both require one of those logins, and share one
-    failed-login throttle.
+    failed-login throttle. ``max_upload_mb`` defaults to the limit ``app`` was built with,
+    else 20 MB.
     """
     from ._guard import LoginThrottle, guard_middleware
+
+    if max_upload_mb is None:
+        service = getattr(app, "qa_service", None)
+        max_upload_mb = service.library.max_upload_mb if service is not None else DEFAULT_MAX_UPLOAD_MB
 
     throttle = LoginThrottle()
     app_kwargs: dict[str, Any] = {"middleware": [guard_middleware(max_upload_mb, throttle)]}

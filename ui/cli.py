@@ -1,24 +1,33 @@
 """``qa serve``: registered into the ``qa`` command through the ``qa.commands`` entry point.
 
 ``qa`` knows nothing about the web chat (ui sits above it); this module only adds a
-subcommand, and imports Gradio and the models when the command runs.
+subcommand, and imports Gradio and the models when the command runs. The options' defaults
+come from the :class:`qa.Settings` that ``qa`` loaded (``$QA_DOCS_DIR``, ``$QA_AUTH``,
+``$QA_MAX_UPLOAD_MB``, ``$QA_MAX_QUESTION_CHARS``, ...), found again as ``args.settings``.
 """
 
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from qa.cli import fail
+from qa.cli import fail, index_dir_help
 
 from . import DEFAULT_HOST, DEFAULT_MAX_UPLOAD_MB, DEFAULT_PORT
+
+if TYPE_CHECKING:
+    from qa import LazySettings, Settings
 
 DEFAULT_MAX_QUESTION_CHARS = 2000  # qa.MAX_QUESTION_CHARS; kept here so --help loads nothing
 
 
-def register(sub: argparse._SubParsersAction) -> None:
+def register(sub: argparse._SubParsersAction, settings: Settings | LazySettings | None = None) -> None:
+    """``qa serve``, its option defaults from ``settings`` (``qa`` passes its LazySettings, filled
+    in when ``serve`` is parsed; the environment now when None)."""
+    from qa import add_store_arguments, setting  # standard library only: registering stays instant
+
     p = sub.add_parser(
         "serve",
         help="the web chat, with sources and document upload, in a browser",
@@ -27,13 +36,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument(
         "--docs",
+        default=setting(settings, lambda s: s.docs_dir),
         help="documents folder to index and upload into (default: $QA_DOCS_DIR, "
         "the folder the index was built from, or ./docs)",
     )
     p.add_argument(
         "--index-dir",
-        default=os.environ.get("QA_INDEX_DIR"),
-        help="index folder (default: $QA_INDEX_DIR or ./.qa/index)",
+        default=setting(settings, lambda s: s.index_dir),
+        help=setting(settings, index_dir_help),
     )
     p.add_argument(
         "--host",
@@ -42,16 +52,27 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"port (default {DEFAULT_PORT})")
     p.add_argument("--auth-file", help="require a login: a file of user:password lines (else $QA_AUTH)")
-    p.add_argument(
+    p.add_argument(  # parsed by cmd_serve, so that a bad value gets qa's one-line error
         "--max-upload-mb",
-        default=os.environ.get("QA_MAX_UPLOAD_MB", f"{DEFAULT_MAX_UPLOAD_MB:g}"),
-        help=f"largest upload per file in MB (default: $QA_MAX_UPLOAD_MB or {DEFAULT_MAX_UPLOAD_MB:g})",
+        default=setting(settings, lambda s: f"{s.max_upload_mb:g}"),
+        help=setting(
+            settings,
+            lambda s: (
+                f"largest upload per file in MB (default: {s.max_upload_mb:g}, "
+                f"from $QA_MAX_UPLOAD_MB or {DEFAULT_MAX_UPLOAD_MB:g})"
+            ),
+        ),
     )
     p.add_argument(
         "--max-question-chars",
-        default=os.environ.get("QA_MAX_QUESTION_CHARS", str(DEFAULT_MAX_QUESTION_CHARS)),
-        help="longest question accepted, in characters (default: $QA_MAX_QUESTION_CHARS or "
-        f"{DEFAULT_MAX_QUESTION_CHARS:,})",
+        default=setting(settings, lambda s: str(s.max_question_chars)),
+        help=setting(
+            settings,
+            lambda s: (
+                f"longest question accepted, in characters (default: {s.max_question_chars:,}, "
+                f"from $QA_MAX_QUESTION_CHARS or {DEFAULT_MAX_QUESTION_CHARS:,})"
+            ),
+        ),
     )
     p.add_argument("--top-k", type=int, default=5, help="passages to retrieve (default 5)")
     p.add_argument(
@@ -59,22 +80,21 @@ def register(sub: argparse._SubParsersAction) -> None:
         action="store_true",
         help="discard the index and embed every document again (after a model or chunking change)",
     )
-    from qa import add_store_arguments  # standard library only: registering stays instant
-
-    add_store_arguments(p)
+    add_store_arguments(p, settings)
     p.set_defaults(func=cmd_serve)
 
 
-def _auth(args: argparse.Namespace) -> list[tuple[str, str]] | None:
-    """Logins from --auth-file (one user:password a line) or $QA_AUTH; ValueError if malformed."""
+def _auth(args: argparse.Namespace, settings: Settings) -> list[tuple[str, str]] | None:
+    """Logins from --auth-file (one user:password a line) or the settings' ``auth`` ($QA_AUTH);
+    ValueError if malformed."""
     if args.auth_file:
         try:
             lines = Path(args.auth_file).read_text(encoding="utf-8").splitlines()
         except OSError as exc:
             raise ValueError(f"--auth-file {args.auth_file}: {exc.strerror or exc}") from exc
         source = f"--auth-file {args.auth_file}"
-    elif os.environ.get("QA_AUTH"):
-        lines, source = [os.environ["QA_AUTH"]], "QA_AUTH"
+    elif settings.auth is not None:
+        lines, source = [settings.secret("auth") or ""], "QA_AUTH"
     else:
         return None
     logins = []
@@ -95,6 +115,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
     import ipaddress
     import socket
 
+    from qa import Settings
+
+    settings = Settings.from_args(args)
     if not 0 < args.port < 65536:
         return fail(f"--port must be between 1 and 65535 (got {args.port})")
     try:
@@ -115,7 +138,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     if max_chars < 1:
         return fail(f"--max-question-chars must be at least 1 (got {args.max_question_chars})")
     try:
-        auth = _auth(args)
+        auth = _auth(args, settings)
     except ValueError as exc:
         return fail(str(exc))
     try:
@@ -128,7 +151,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
             "set QA_AUTH=user:password or --auth-file to require one",
             file=sys.stderr,
         )
-    docs = args.docs or os.environ.get("QA_DOCS_DIR")
+    docs = args.docs
     if docs and not Path(docs).is_dir():
         return fail(f"--docs {docs}: no such folder")
     try:  # fail now, not after loading the model, when the port is taken
@@ -143,7 +166,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     index_dir = Path(args.index_dir) if args.index_dir else None
     try:
-        store = store_from_args(args)
+        store = store_from_args(args, settings)
     except StoreError as exc:
         return fail(str(exc))
     try:
@@ -151,7 +174,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
             from qa import Assistant
 
             try:
-                docs = Assistant(index_dir, store=store).index.root or "docs"
+                docs = Assistant(index_dir, store=store, settings=settings).index.root or "docs"
             except QAError:
                 docs = "docs"
         serve(
@@ -165,6 +188,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
             store=store,
             rebuild=args.rebuild,
             max_question_chars=max_chars,
+            settings=settings,
         )
     except (QAError, IndexError_, ServeError) as exc:
         return fail(str(exc))
