@@ -62,7 +62,8 @@ def build_app(
     is named in ``app.qa_service.startup_notes``.
     Raises one-line errors (``qa.IndexError_``, ``ServeError``) when the folder cannot be indexed.
     """
-    from ._app import ChatService, build_blocks
+    from ._app import build_blocks
+    from ._service import ChatService
 
     service = ChatService(
         Path(docs_dir).expanduser(),

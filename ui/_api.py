@@ -25,12 +25,11 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from qa import Answer, Turn
 
-from ._api_base import APIError, ApiLogin, exception_handlers, one_line
+from ._api_base import APIError, ApiLogin, one_line
 from ._docs import Progress, UnknownDocument
-from ._guard import LoginThrottle
 
 if TYPE_CHECKING:
-    from ._app import ChatService
+    from ._service import ChatService
 
 MAX_TOP_K = 50
 MAX_HISTORY = 100
@@ -240,16 +239,3 @@ def docs_router(routes: list[Any], door: ApiLogin) -> APIRouter:
         return get_swagger_ui_html(openapi_url="/openapi.json", title="qa HTTP API")
 
     return router
-
-
-def api_app_kwargs(
-    service: ChatService, logins: list[tuple[str, str]] | None, throttle: LoginThrottle
-) -> dict[str, Any]:
-    """What Gradio's ``launch(app_kwargs=...)`` gets to serve the API beside the chat: the routes
-    (ahead of Gradio's own), the one-line error handlers, and no FastAPI schema of Gradio's routes."""
-    from ._openai import openai_router
-
-    door = ApiLogin(logins, throttle)
-    routes = [*native_router(service, door).routes, *openai_router(service, door).routes]
-    routes += docs_router(routes, door).routes
-    return {"routes": routes, "exception_handlers": exception_handlers(), "openapi_url": None}

@@ -13,7 +13,7 @@ import os
 import re
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -26,8 +26,9 @@ os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
 import gradio as gr  # noqa: E402
 
 from . import _render as R  # noqa: E402
-from ._docs import Library, Progress
+from ._docs import Progress
 from ._page import launch_options  # noqa: F401 - re-exported for ui.launch_options
+from ._service import ChatService
 from ._uploads import UPLOAD_EXPIRY, discard_upload
 
 if TYPE_CHECKING:
@@ -35,13 +36,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("qa.ui")
 
-SEED_KEY = "000_5c5733213d75056c.txt"
-SEED_EXAMPLES = (
-    "How much Kazakh oil has been exported via the Baku-Tbilisi-Ceyhan pipeline since 2023?",
-    "Where will the hot-briquetted-iron plant be located?",
-    "How many companies with Kazakh capital operate in Azerbaijan?",
-    "Where was the 12th OTS Summit held?",
-)
 DOC_HEADERS = ["Document", "Title", "Passages", "Pages", "Characters"]
 ASK_CONCURRENCY = 16  # answering itself is serialised; this only lets streams interleave
 
@@ -141,114 +135,6 @@ def chat_messages(turns: list[ChatTurn]) -> list[dict[str, str]]:
 def _status_html(p: Progress) -> str:
     cls = "qa-busy" if not p.done else ("qa-ok" if p.ok else "qa-err")
     return f'<div class="{cls}" role="status">{R.esc(p.message)}</div>'
-
-
-class ChatService:
-    """The shared half of the app: one Assistant, one Library, one answering lock."""
-
-    def __init__(
-        self,
-        docs_dir: Path,
-        index_dir: Path | None,
-        *,
-        top_k: int,
-        max_upload_mb: float | None,
-        embedder: Any,
-        stream_delay: float,
-        store: Any = None,
-        max_question_chars: int | None = None,
-        settings: Any = None,
-    ) -> None:
-        """``settings`` (a ``qa.Settings``, read from the environment once here when None) fill
-        ``max_upload_mb`` and ``max_question_chars`` when they are None, and what the Assistant
-        and the indexing runs are not given."""
-        from qa import Assistant, Settings
-
-        self.settings = settings if settings is not None else Settings.load()
-        self.docs_dir = docs_dir
-        self.top_k = top_k
-        self.stream_delay = stream_delay
-        self.max_question_chars = max_question_chars or self.settings.max_question_chars
-        max_upload_mb = max_upload_mb if max_upload_mb is not None else self.settings.max_upload_mb
-        self.bot = Assistant(
-            index_dir,
-            top_k=top_k,
-            embedder=embedder,
-            store=store,
-            max_question_chars=self.max_question_chars,
-            settings=self.settings,
-        )
-        self.startup_notes: list[str] = []  # files taken out or skipped at startup, one line each
-        self.store = store
-        self.index_dir = self.bot.index_dir  # the default ($QA_INDEX_DIR or ./.qa/index) resolved
-        self._embedder = embedder
-        # One answer at a time: the model is CPU-bound anyway, and the Assistant must not
-        # reload a new index generation in the middle of another thread's answer.
-        self._lock = threading.Lock()
-        self.library = Library(
-            docs_dir,
-            self.index_dir,
-            open_index=self.live_index,
-            max_upload_mb=max_upload_mb,
-            store=store,
-            settings=self.settings,
-        )
-
-    def live_index(self) -> Any | None:
-        """The current index generation, or None before the first indexing run."""
-        from qa import QAError
-
-        if not (self.index_dir / "CURRENT").exists():
-            return None
-        with self._lock:
-            try:
-                return self.bot.index
-            except QAError:
-                return None
-
-    def sync(self, rebuild: bool = False) -> Any:
-        """Index the docs folder at startup, with the answering embedder (nothing else runs yet)."""
-        self.docs_dir.mkdir(parents=True, exist_ok=True)
-        report = self.library.sync(rebuild=rebuild, embedder=self._embedder, notes=self.startup_notes)
-        self.startup_notes += [f"skipped {Path(path).name}: {why}" for path, why in report.skipped]
-        return report
-
-    def n_documents(self) -> int:
-        index = self.live_index()
-        return len(index.documents) if index is not None else 0
-
-    def answer(
-        self, question: str, history: Sequence[Any], top_k: int | None, generator: str | None
-    ) -> Answer:
-        """This call's answer with its own generator and top-k: nothing shared changes per call."""
-        with self._lock:
-            return self.bot.answer(
-                question, history, top_k=int(top_k or self.top_k), generator=generator or None
-            )
-
-    def stream(
-        self, question: str, history: Sequence[Any], top_k: int | None, generator: str | None
-    ) -> Iterator[str | Answer]:
-        """An LLM's text deltas as they come, then the verified :class:`Answer`.
-
-        Holds the answering lock throughout: one model, one answer at a time.
-        """
-        with self._lock:
-            yield from self.bot.stream(
-                question, history, top_k=int(top_k or self.top_k), generator=generator or None
-            )
-
-    def documents_table(self) -> list[list[Any]]:
-        return [
-            [d.key, d.title, d.chunks, d.pages if d.pages is not None else "", d.chars]
-            for d in self.library.documents()
-        ]
-
-    def examples(self) -> list[dict[str, str]]:
-        keys = {d.key for d in self.library.documents()}
-        if any(k.rsplit("/", 1)[-1] == SEED_KEY for k in keys):
-            return [{"text": q} for q in SEED_EXAMPLES]
-        return []
 
 
 def _example_text(evt: gr.SelectData) -> str:

@@ -32,7 +32,7 @@ from ._api import ERRORS, MAX_TOP_K, prepared
 from ._api_base import APIError, ApiLogin, one_line
 
 if TYPE_CHECKING:
-    from ._app import ChatService
+    from ._service import ChatService
 
 log = logging.getLogger("qa.ui.api")
 

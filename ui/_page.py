@@ -97,7 +97,7 @@ def launch_options(
     throttle = LoginThrottle()
     app_kwargs: dict[str, Any] = {"middleware": [guard_middleware(max_upload_mb, throttle)]}
     if app is not None:
-        from ._api import api_app_kwargs
+        from ._routes import api_app_kwargs
 
         app_kwargs.update(api_app_kwargs(app.qa_service, auth, throttle))  # type: ignore[attr-defined]
     options: dict[str, Any] = {
