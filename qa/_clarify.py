@@ -54,7 +54,9 @@ _MODIFIERS = frozenset(
     _words("potential key main current specific general best new recent entire whole famous")
 )
 # phrases that point at nothing a user could be asked to name
-_GENERIC = frozenset(_words("one ones same other way time thing things kind sort type lot"))
+_GENERIC = frozenset(
+    _words("one ones same other way time thing things kind sort type lot week weekend month year day today")
+)
 MAX_READINGS = 3
 
 
@@ -83,8 +85,12 @@ def _pointers(question: str) -> list[tuple[bool, str]]:
     found = []
     for m in _POINTER.finditer(question):
         phrase = _phrase(m.group(2))
-        if phrase and phrase.lower() not in _GENERIC:
-            found.append((m.group(1).lower() != "the", phrase))
+        demonstrative = m.group(1).lower() != "the"
+        rest = question[m.start(2) + len(phrase) :].split()
+        # "the war of the grand alliance", "the rights of minorities": the question says which
+        qualified = not demonstrative and bool(rest) and rest[0].lower() == "of"
+        if phrase and phrase.lower() not in _GENERIC and not qualified:
+            found.append((demonstrative, phrase))
     return found
 
 
@@ -143,10 +149,15 @@ def clarify(
             continue
         # readings: documents titled after one of what the phrase names, each a different one
         # (a title word the question does not have: "Prime Minister of Canada", "... of the UK")
+        named = _up_to(phrase, head)
+        wanted = set(tokens(named))
+        # readings: documents titled after one of what the phrase names ("Prime Minister of
+        # Canada" for "the Prime Minister"), each a different one (a title word the question
+        # lacks); "Great Wall of China" is no reading of "the berlin wall"
         readings = [
             title
             for key, title, _ in docs
-            if _named_title(title, key) and head in tokens(title) and set(tokens(title)) - asked
+            if _named_title(title, key) and wanted <= set(tokens(title)) and set(tokens(title)) - asked
         ]
         if demonstrative and len(readings) < 2:  # passages that speak of one, titled otherwise
             readings += [
@@ -155,7 +166,6 @@ def clarify(
                 if _named_title(title, key) and title not in readings and head in tokens(text)
             ]
         readings = list(dict.fromkeys(readings))[:MAX_READINGS]
-        named = _up_to(phrase, head)
         if len(readings) >= 2:
             c = Clarification(readings=readings)
             return c, clarifying_text(named, c)
