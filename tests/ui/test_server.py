@@ -52,6 +52,7 @@ def test_seed_question_gets_the_right_answer_and_citation(server):
     assert "000_5c5733213d75056c.txt" in sources
 
 
+@pytest.mark.slow  # ~1 s: several answers or an upload (make check stays under a minute)
 def test_answer_streams_in_steps(server):
     job = server.client().submit(OIL_Q, 5, "extractive", api_name="/ask")
     job.result(timeout=60)
@@ -61,6 +62,7 @@ def test_answer_streams_in_steps(server):
     assert len(texts[0]) < len(texts[-1]) and "3.4 million tons" in texts[-1]
 
 
+@pytest.mark.slow  # ~1 s: several answers or an upload (make check stays under a minute)
 def test_follow_up_uses_this_sessions_history_only(server):
     alice, bob = server.client(), server.client()
     ask(alice, OIL_Q)
@@ -73,6 +75,7 @@ def test_follow_up_uses_this_sessions_history_only(server):
     assert len(bob_chat) == 2 and "Understood as:" not in reply_text(bob_chat)
 
 
+@pytest.mark.slow  # ~1 s: several answers or an upload (make check stays under a minute)
 def test_two_questions_at_once_in_one_session_stay_whole(server):
     client = server.client()
     jobs = [
@@ -86,6 +89,7 @@ def test_two_questions_at_once_in_one_session_stay_whole(server):
     assert all("qa-cite" in reply_text([m]) for m in replies), "both answers complete, in one chat"
 
 
+@pytest.mark.slow  # ~1 s: several answers or an upload (make check stays under a minute)
 def test_new_chat_forgets_the_history(server):
     client = server.client()
     ask(client, OIL_Q)
@@ -185,6 +189,7 @@ def test_upload_is_indexed_while_questions_keep_working_then_removed(server, tmp
     assert "ports report.txt" not in sources
 
 
+@pytest.mark.slow  # ~1 s: several answers or an upload (make check stays under a minute)
 def test_pdf_upload_cites_its_page(server, tmp_path):
     from fpdf import FPDF
 
