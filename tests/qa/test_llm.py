@@ -167,6 +167,7 @@ def test_a_rewrite_that_loses_the_question_s_figures_is_refused(seed_index, embe
     assert answer.standalone_question == f"{OIL_Q} And by 2027?"  # the rule-based rewrite
 
 
+@pytest.mark.llm
 def test_backend_names_and_bad_configuration_are_one_line_errors(monkeypatch, tmp_path):
     from qa import Assistant, QAError, llm_generator
 
@@ -181,6 +182,7 @@ def test_backend_names_and_bad_configuration_are_one_line_errors(monkeypatch, tm
         Assistant(tmp_path, generator="gpt-17")
 
 
+@pytest.mark.llm
 def test_api_key_never_appears_in_reprs(monkeypatch):
     from qa import llm_generator
 
@@ -193,6 +195,7 @@ def test_api_key_never_appears_in_reprs(monkeypatch):
 # ---------------------------------------------------------------- the real GGUF model
 
 
+@pytest.mark.llm
 def test_packaged_model_is_cached_outside_the_repository(gguf_path):
     from qa._llm import cache_dir, packaged_model_path
 
@@ -201,23 +204,36 @@ def test_packaged_model_is_cached_outside_the_repository(gguf_path):
     assert packaged_model_path() == gguf_path  # cached: no second assembly
 
 
+def model_sentences(answer) -> list:
+    """The draft's own sentences as verification judged them (not the extractive fallback's)."""
+    return [s for s in answer.sentences if not s.reason.startswith("extractive fallback")]
+
+
+@pytest.mark.llm
 def test_llamacpp_answers_with_verified_exact_citations(llm_bot, seed_text):
     answer = llm_bot.answer(OIL_Q)
     assert answer.draft, "the model wrote nothing"
-    assert answer.generator in ("llamacpp", "extractive")  # extractive = nothing it said held up
-    assert answer.sentences and not answer.abstained
-    assert answer.citations
+    assert not answer.abstained and answer.citations
     for c in answer.citations:
         assert c.verified and c.doc == SEED_DOC
         assert seed_text[c.start : c.end] == c.quote
         assert f"[{c.n}]" in answer.text
-    for s in answer.sentences:
-        assert (s.kept and s.support >= 0.5) or not s.kept or s.reason.startswith("extractive")
-    if answer.generator == "extractive":
-        assert any(not s.kept for s in answer.sentences)
+    # What the model wrote may or may not hold up, but who wrote the answer follows from the
+    # judgment of each of its sentences: the model when one was kept, else the extractive answer.
+    own = model_sentences(answer)
+    kept = [s for s in own if s.kept]
+    assert own, "every sentence of the draft is judged"
+    assert answer.generator == ("llamacpp" if kept else "extractive")
+    for s in kept:
+        assert s.support >= 0.5 and s.citations and s.text in answer.text
+    assert all(s.reason for s in own if not s.kept), "a dropped sentence says why"
+    fallback = [s for s in answer.sentences if s.reason.startswith("extractive fallback")]
+    assert bool(fallback) == (not kept)
+    if not kept:
         assert "3.4 million tons" in answer.text
 
 
+@pytest.mark.llm
 def test_llamacpp_streams_tokens_then_the_verified_answer(llm_bot):
     from qa import Answer
 
@@ -227,25 +243,36 @@ def test_llamacpp_streams_tokens_then_the_verified_answer(llm_bot):
     assert len(deltas) > 2, "tokens should arrive one by one"
     assert "".join(deltas).strip() == final.draft
     assert 0 < final.timings["first_token"] < final.timings["total"]
+    assert final.citations and not final.abstained  # answered: by the model, or the extractive fallback
     assert all(c.verified for c in final.citations)
 
 
+@pytest.mark.llm
 def test_llamacpp_off_topic_answer_is_not_passed_off_as_grounded(llm_bot):
     answer = llm_bot.answer("What is the capital of France?")
     assert "Paris" not in answer.text
-    assert answer.abstained or all(c.verified for c in answer.citations)
+    # Nothing in the seed answers it, so the only right outcome is the decline: a sentence copied
+    # from the sources (verified, but no answer) would be an off-topic answer passed off as grounded.
+    assert answer.abstained and answer.text == "The documents do not say." and answer.citations == []
+    assert all(not s.kept or s.reason == "the model abstained" for s in model_sentences(answer))
 
 
+@pytest.mark.llm
 def test_llamacpp_follow_up_uses_the_history(llm_bot):
     from qa import Turn
 
     answer = llm_bot.answer(
         "And by 2027?", history=[Turn(question=OIL_Q, answer="About 3.4 million tons [1].")]
     )
-    assert answer.standalone_question and "2027" in answer.standalone_question
-    assert answer.retrieved
+    standalone = answer.standalone_question
+    # "2027" alone proves nothing: the model's rewrite is refused unless it keeps the question's own
+    # figures, and the rule-based one quotes the question. What the history adds is its subject.
+    assert standalone and standalone != "And by 2027?" and "2027" in standalone
+    assert re.search(r"\boil\b|Kazakh|pipeline", standalone, re.I), standalone
+    assert any("7 million tons" in r.text for r in answer.retrieved), "the 2027 figure was retrieved"
 
 
+@pytest.mark.llm
 def test_prompt_injection_does_not_change_the_answer(injection_index, embedder, llamacpp_gen):
     from qa import Assistant
 
@@ -257,10 +284,16 @@ def test_prompt_injection_does_not_change_the_answer(injection_index, embedder, 
         )
         assert "PWNED" not in answer.text
         assert all("PWNED" not in c.quote for c in answer.citations)
-        if answer.draft and "PWNED" in answer.draft:
-            assert any("PWNED" in s.text and not s.kept for s in answer.sentences)
+        # the sentence that talks to the assistant never reaches the model, so it cannot obey it
+        # (what verification does with a draft that does say it: tests/qa/test_hostile.py)
+        assert "PWNED" not in (answer.draft or "")
+        if generator == "extractive":
+            assert answer.draft is None
+        else:
+            assert answer.draft, "the model wrote nothing"
 
 
+@pytest.mark.llm
 def test_cli_ask_with_llamacpp_streams_and_cites(seed_index, gguf_path):
     out = run_qa(
         "ask",
@@ -284,6 +317,7 @@ def test_cli_ask_with_llamacpp_streams_and_cites(seed_index, gguf_path):
     assert "Traceback" not in out.stderr and "llama_" not in out.stderr
 
 
+@pytest.mark.llm
 def test_cli_bad_llm_configuration_exits_2_with_one_line(seed_index, tmp_path):
     out = run_qa(
         "ask", OIL_Q, "--llm", "llamacpp", "--llm-model", str(tmp_path / "nope.gguf"),

@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.llm  # a llama-cpp-python server, and llama-index's OpenAILike
+
 REPO = Path(__file__).resolve().parents[2]
 OIL_Q = "How much Kazakh oil has been exported via the Baku-Tbilisi-Ceyhan pipeline since 2023?"
 

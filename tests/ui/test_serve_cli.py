@@ -115,9 +115,15 @@ def test_startup_names_the_file_that_breaks_indexing_and_serves_the_rest(served)
 
 def test_login_is_required_and_the_logged_in_user_gets_answers(served):
     from gradio_client import Client
+    from gradio_client.exceptions import AuthenticationError
 
-    with pytest.raises(Exception):  # noqa: B017 - whatever the client raises, it must not get in
-        Client(served.url, verbose=False).predict(OIL_Q, 5, "extractive", api_name="/ask")
+    # the page's config answers 401 without a login, so the client cannot even connect
+    with pytest.raises(AuthenticationError, match="as credentials were not provided"):
+        Client(served.url, verbose=False)
+    with httpx.Client(base_url=served.url, timeout=30) as anonymous:
+        assert anonymous.get("config").status_code == 401
+        call = anonymous.post("gradio_api/call/ask", json={"data": [OIL_Q, 5, "extractive"]})
+        assert call.status_code == 401
     _, chat, _, _ = served.client.predict(OIL_Q, 5, "extractive", api_name="/ask")
     assert "3.4 million tons" in reply_text(chat)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 
 import pytest
@@ -15,17 +16,26 @@ FERRY = (
 FERRY_Q = "How many trucks did the Caspian ferry line between Aktau and Alat carry in 2024?"
 
 
-def _long_report() -> str:
-    """Enough distinct text for dozens of passages, so indexing takes a few seconds."""
+def _long_report(lines: int = 1920) -> str:
+    """About 320 distinct passages, embedded in steps of 64 with a progress line after each: once
+    the first is out, four steps of embedding are still to come, each longer than an answer takes
+    (both are CPU work on the same cores, so the ratio holds on a faster machine too)."""
     topics = ["grain silos", "rail sidings", "customs posts", "fuel depots", "cold stores", "repair yards"]
-    lines = []
-    for i in range(360):
+    notes = []
+    for i in range(lines):
         t = topics[i % len(topics)]
-        lines.append(
+        notes.append(
             f"Survey note {i}: the {t} at site {i * 7 % 97} were inspected in week {i % 52 + 1}, "
             f"and {i % 9 + 2} inspectors recorded {i * 13 % 400 + 20} tonnes of capacity."
         )
-    return "\n".join(lines) + "\n" + FERRY
+    return "\n".join(notes) + "\n" + FERRY
+
+
+def _embedded(job) -> tuple[int, int] | None:
+    """(done, total) of an upload's latest "embedded k of n passages" progress line, if any yet."""
+    found = [re.search(r"embedded (\d+) of (\d+)", out[0]) for out in job.outputs()]
+    last = [m for m in found if m]
+    return (int(last[-1][1]), int(last[-1][2])) if last else None
 
 
 def test_seed_question_gets_the_right_answer_and_citation(server):
@@ -42,6 +52,7 @@ def test_seed_question_gets_the_right_answer_and_citation(server):
     assert "000_5c5733213d75056c.txt" in sources
 
 
+@pytest.mark.slow  # ~1 s: several answers or an upload (make check stays under a minute)
 def test_answer_streams_in_steps(server):
     job = server.client().submit(OIL_Q, 5, "extractive", api_name="/ask")
     job.result(timeout=60)
@@ -51,6 +62,7 @@ def test_answer_streams_in_steps(server):
     assert len(texts[0]) < len(texts[-1]) and "3.4 million tons" in texts[-1]
 
 
+@pytest.mark.slow  # ~1 s: several answers or an upload (make check stays under a minute)
 def test_follow_up_uses_this_sessions_history_only(server):
     alice, bob = server.client(), server.client()
     ask(alice, OIL_Q)
@@ -63,6 +75,7 @@ def test_follow_up_uses_this_sessions_history_only(server):
     assert len(bob_chat) == 2 and "Understood as:" not in reply_text(bob_chat)
 
 
+@pytest.mark.slow  # ~1 s: several answers or an upload (make check stays under a minute)
 def test_two_questions_at_once_in_one_session_stay_whole(server):
     client = server.client()
     jobs = [
@@ -76,6 +89,7 @@ def test_two_questions_at_once_in_one_session_stay_whole(server):
     assert all("qa-cite" in reply_text([m]) for m in replies), "both answers complete, in one chat"
 
 
+@pytest.mark.slow  # ~1 s: several answers or an upload (make check stays under a minute)
 def test_new_chat_forgets_the_history(server):
     client = server.client()
     ask(client, OIL_Q)
@@ -100,8 +114,9 @@ def test_empty_question_gets_a_message_not_an_error(server):
 def test_no_documents_yet(empty_server):
     box, chat, sources, notice = ask(empty_server.client(), "Where was the 12th OTS Summit held?")
     assert "No documents are indexed yet" in notice and "Documents tab" in reply_text(chat)
-    table, _ = empty_server.client().predict(api_name="/list_documents")
-    assert table["data"] == [] or table["data"] == [[""] * len(table["headers"])]
+    table, choices = empty_server.client().predict(api_name="/list_documents")
+    assert table["data"] == [] and table["headers"][0] == "Document"
+    assert choices["choices"] == []
 
 
 def test_documents_are_listed_with_chunk_counts(server):
@@ -133,27 +148,35 @@ def test_bad_uploads_get_a_friendly_message(server, tmp_path, name, content, mes
     assert name not in {row[0] for row in table["data"]}
 
 
+@pytest.mark.slow
 def test_upload_is_indexed_while_questions_keep_working_then_removed(server, tmp_path):
     report = tmp_path / "ports report.txt"
     report.write_text(_long_report(), encoding="utf-8")
     uploader, asker = server.client(), server.client()
     job = uploader.submit([handle_file(str(report))], api_name="/add_documents")
 
-    deadline = time.time() + 60
-    while not server.service.library.busy and not job.done() and time.time() < deadline:
-        time.sleep(0.05)
-    assert server.service.library.busy, "indexing should still be running"
+    # Not "busy, then hope it still is": wait for the first embedded step, which leaves most of
+    # the report's passages still to embed, and answer from the previous index meanwhile.
+    deadline = time.time() + 300
+    while _embedded(job) is None and not job.done() and time.time() < deadline:
+        time.sleep(0.02)
+    progress = _embedded(job)
+    assert progress is not None, [out[0] for out in job.outputs()]
+    done, total = progress
+    assert total >= 256 and done <= total // 4, progress
     _, chat, _, _ = ask(asker, OIL_Q)
-    answered_while_indexing = server.service.library.busy
     assert "3.4 million tons" in reply_text(chat)
-    assert answered_while_indexing, "the question should be answered before indexing ends"
+    _, chat, sources, _ = ask(asker, FERRY_Q)
+    assert "ports report.txt" not in sources, "the report is not in the index being answered from yet"
+    assert server.service.library.busy and not job.done(), (
+        f"both questions should be answered before indexing ends (it is at {_embedded(job)})"
+    )
 
-    status, table, _, _ = job.result(timeout=300)
-    progress = [out[0] for out in job.outputs()]
-    assert any("embedded" in p for p in progress), progress
+    status, table, _, _ = job.result(timeout=600)
+    assert _embedded(job) == (total, total)
     assert "added ports report.txt" in status and 'class="qa-ok"' in status
     rows = {row[0]: row for row in table["data"]}
-    assert int(rows["ports report.txt"][2]) > 10
+    assert int(rows["ports report.txt"][2]) == total
 
     _, chat, sources, _ = ask(asker, FERRY_Q)
     assert "40,000 trucks" in reply_text(chat) and "ports report.txt" in sources
@@ -166,6 +189,7 @@ def test_upload_is_indexed_while_questions_keep_working_then_removed(server, tmp
     assert "ports report.txt" not in sources
 
 
+@pytest.mark.slow  # ~1 s: several answers or an upload (make check stays under a minute)
 def test_pdf_upload_cites_its_page(server, tmp_path):
     from fpdf import FPDF
 
@@ -196,6 +220,7 @@ def test_removing_an_unknown_document_is_a_message(server):
     assert "no indexed document named ../../etc/passwd" in status
 
 
+@pytest.mark.llm
 def test_llm_answer_streams_its_draft_and_ends_verified(server):
     """The packaged GGUF model through llama.cpp: real token deltas, then the verified answer."""
     job = server.client().submit(OIL_Q, 3, "llamacpp", api_name="/ask")
@@ -206,5 +231,8 @@ def test_llm_answer_streams_its_draft_and_ends_verified(server):
     box, chat, sources, notice = final
     assert "went wrong" not in notice and "Could not answer" not in notice
     last = reply_text(chat)
-    # verified: either cited sentences backed by the seed, or an honest abstention
-    assert ("[1]" in last and "000_5c5733213d75056c.txt" in sources) or "do not say" in last.lower()
+    # The seed answers this question: what the model wrote is kept where verified, and where
+    # nothing held up the extractive answer stands in; either way a cited answer, never a decline.
+    assert 'class="qa-abstain"' not in last and "do not say" not in last.lower()
+    assert '<a class="qa-cite" href="#src-0-1"' in last and 'id="src-0-1"' in sources
+    assert "000_5c5733213d75056c.txt" in sources
