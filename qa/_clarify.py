@@ -21,6 +21,7 @@ from collections.abc import Sequence
 
 from index import CorpusIndex, tokens
 
+from ._followup import answer_of, question_of
 from ._retrieval import Hit
 from ._types import Clarification, Turn
 
@@ -95,15 +96,7 @@ def _pointers(question: str) -> list[tuple[bool, str]]:
 
 
 def _history_text(history: Sequence[Turn | dict | str] | None) -> str:
-    parts = []
-    for turn in history or []:
-        if isinstance(turn, str):
-            parts.append(turn)
-        elif isinstance(turn, dict):
-            parts.extend(str(turn.get(k) or "") for k in ("question", "q", "answer", "a"))
-        else:
-            parts.extend((turn.question, turn.answer))
-    return " ".join(parts)
+    return " ".join(f"{question_of(turn)} {answer_of(turn)}" for turn in history or [])
 
 
 def _titles(hits: Sequence[Hit], index: CorpusIndex) -> list[tuple[str, str, str]]:

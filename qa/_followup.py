@@ -63,7 +63,7 @@ def condense(question: str, history: Sequence[Turn | dict | str] | None) -> str:
         return question
     standalone: str | None = None
     for turn in history:
-        asked = _question_of(turn)
+        asked = question_of(turn)
         standalone = asked if standalone is None or not needs_history(asked) else (f"{standalone} {asked}")
     if standalone and needs_history(question):
         return f"{standalone} {question}"
@@ -82,8 +82,8 @@ def context_queries(question: str, history: Sequence[Turn | dict | str] | None) 
     queries = [question]
     if history:
         last = history[-1]
-        previous = _question_of(last).strip()
-        answer = _answer_of(last).strip()[:ANSWER_CONTEXT_CHARS]
+        previous = question_of(last).strip()
+        answer = answer_of(last).strip()[:ANSWER_CONTEXT_CHARS]
         if previous:
             queries.append(f"{previous} {question}")
         if previous and answer:
@@ -91,7 +91,7 @@ def context_queries(question: str, history: Sequence[Turn | dict | str] | None) 
     return list(dict.fromkeys(queries))
 
 
-def _answer_of(turn: Turn | dict | str) -> str:
+def answer_of(turn: Turn | dict | str) -> str:
     if isinstance(turn, str):
         return ""
     if isinstance(turn, dict):
@@ -99,7 +99,7 @@ def _answer_of(turn: Turn | dict | str) -> str:
     return turn.answer
 
 
-def _question_of(turn: Turn | dict | str) -> str:
+def question_of(turn: Turn | dict | str) -> str:
     if isinstance(turn, str):
         return turn
     if isinstance(turn, dict):
