@@ -17,12 +17,12 @@ _EXPORTS = {
     "CorpusIndex": "._store",
     "DocumentRecord": "._store",
     "Embedder": "._embed",
-    "IndexBusy": "._store",
-    "IndexConfig": "._store",
-    "IndexError_": "._config",
-    "IndexMismatch": "._store",
-    "IndexNotFound": "._store",
-    "IndexReport": "._store",
+    "IndexBusy": "._errors",
+    "IndexConfig": "._report",
+    "IndexError_": "._errors",
+    "IndexMismatch": "._errors",
+    "IndexNotFound": "._errors",
+    "IndexReport": "._report",
     "LazySettings": "._options",
     "LexicalIndex": "._lexical",
     "ParsedDocument": "._readers",
@@ -49,20 +49,17 @@ __all__ = sorted(_EXPORTS)
 
 if TYPE_CHECKING:
     from ._chunking import sentence_spans
-    from ._config import IndexError_, StoreConfig, StoreError, add_store_arguments, store_from_args
+    from ._config import StoreConfig, StoreError, add_store_arguments, store_from_args
     from ._embed import DEFAULT_EMBED_MODEL, Embedder, resolve_model_path, set_offline_env
+    from ._errors import IndexBusy, IndexError_, IndexMismatch, IndexNotFound
     from ._lexical import LexicalIndex, tokens
     from ._options import LazySettings, SettingsParser, setting
     from ._readers import SUPPORTED_SUFFIXES, BadDocument, ParsedDocument, parse_document
+    from ._report import IndexConfig, IndexReport
     from ._settings import Settings, SettingsError
     from ._store import (
         CorpusIndex,
         DocumentRecord,
-        IndexBusy,
-        IndexConfig,
-        IndexMismatch,
-        IndexNotFound,
-        IndexReport,
         PrebuiltDocument,
         default_index_dir,
         update_index,

@@ -33,15 +33,16 @@ import shutil
 import sys
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from ._chunking import chunk_document
-from ._config import IndexError_, StoreConfig
-from ._embed import DEFAULT_EMBED_MODEL, Embedder
+from ._config import StoreConfig
+from ._embed import Embedder
+from ._errors import IndexBusy, IndexError_, IndexMismatch, IndexNotFound, IndexNotWritable
 from ._lexical import LexicalIndex, _ranges
 from ._readers import (
     EXTRACTION_VERSION,
@@ -52,36 +53,14 @@ from ._readers import (
     parse_document,
     read_bytes,
 )
+from ._report import IndexConfig, IndexReport
 from ._walk import FAILED, INVALID, UNREADABLE, UNREADABLE_FOLDER, UNSUPPORTED, walk
 
 if TYPE_CHECKING:
     from ._settings import Settings
 
 FORMAT_VERSION = 2  # 2: chunks are embedded and BM25-indexed with their document's title
-DEFAULT_CHUNK_SIZE = 200
-DEFAULT_CHUNK_OVERLAP = 40
 VECTOR_FILE = "default__vector_store.json"
-
-
-class IndexNotFound(IndexError_):
-    pass
-
-
-class IndexMismatch(IndexError_):
-    pass
-
-
-class IndexBusy(IndexError_):
-    pass
-
-
-class IndexNotWritable(IndexError_):
-    """The index folder cannot be created or written (permissions, a file in the way, a full disk)."""
-
-    @classmethod
-    def wrap(cls, index_dir: Path, exc: OSError) -> IndexNotWritable:
-        why = exc.strerror or str(exc).splitlines()[0]
-        return cls(f"cannot write the index folder {index_dir}: {why}")
 
 
 def default_index_dir(settings: Settings | None = None) -> Path:
@@ -89,64 +68,6 @@ def default_index_dir(settings: Settings | None = None) -> Path:
     if settings is not None and settings.index_dir:
         return Path(settings.index_dir).expanduser()
     return Path.cwd() / ".qa" / "index"
-
-
-@dataclass
-class IndexConfig:
-    embed_model: str = DEFAULT_EMBED_MODEL
-    chunk_size: int = DEFAULT_CHUNK_SIZE
-    chunk_overlap: int = DEFAULT_CHUNK_OVERLAP
-    batch_size: int = 32
-    reader: str | None = None  # the reader version answering from this index (recorded, not checked)
-
-    def validate(self) -> None:
-        if self.chunk_size < 32:
-            raise IndexMismatch(f"chunk_size must be at least 32 tokens (got {self.chunk_size})")
-        if not 0 <= self.chunk_overlap < self.chunk_size:
-            raise IndexMismatch(
-                f"chunk_overlap must be between 0 and chunk_size-1 (got {self.chunk_overlap})"
-            )
-
-
-@dataclass
-class IndexReport:
-    added: list[str] = field(default_factory=list)
-    updated: list[str] = field(default_factory=list)
-    removed: list[str] = field(default_factory=list)
-    unchanged: list[str] = field(default_factory=list)
-    skipped: list[tuple[str, str]] = field(default_factory=list)  # (path, one-line reason)
-    skip_counts: dict[str, int] = field(default_factory=dict)  # reason kind -> files (see _walk)
-    found: int = 0  # files of a supported type the walk found, indexed or not
-    n_documents: int = 0
-    n_chunks: int = 0
-    embedded_chunks: int = 0
-    seconds: float = 0.0
-    index_dir: str = ""
-
-    def skip(self, path: str, kind: str, reason: str) -> None:
-        """Record a file left out; ``kind`` is what the summary counts it under."""
-        self.skipped.append((path, reason))
-        self.skip_counts[kind] = self.skip_counts.get(kind, 0) + 1
-
-    def skipped_by_reason(self) -> dict[str, int]:
-        """Skipped files per reason kind, most first (entries added without :meth:`skip` count as other)."""
-        counts = dict(self.skip_counts)
-        other = len(self.skipped) - sum(counts.values())
-        if other > 0:
-            counts["other"] = counts.get("other", 0) + other
-        return dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
-
-    def summary(self) -> str:
-        """One line; the skipped files are counted by reason (``report.skipped`` lists them)."""
-        skipped = f"{len(self.skipped)} skipped"
-        if self.skipped:
-            skipped += " (" + ", ".join(f"{n} {kind}" for kind, n in self.skipped_by_reason().items()) + ")"
-        return (
-            f"{len(self.added)} added, {len(self.updated)} updated, {len(self.removed)} removed, "
-            f"{len(self.unchanged)} unchanged, {skipped}; "
-            f"{self.n_documents} documents, {self.n_chunks} chunks in {self.index_dir} "
-            f"({self.seconds:.1f}s)"
-        )
 
 
 # ---------------------------------------------------------------- on-disk generations
