@@ -30,7 +30,6 @@ FILLER_VERSION = 1  # bump when the generator changes: cached indexes are keyed 
 FILLER_CHUNK_CHARS = 900  # about 200 MiniLM tokens, the default chunk size
 FILLER_CHUNKS_PER_DOC = 10
 FILLER_NOISE = 0.068  # per dimension; |noise| ~ 1.33 for 384 dims, cosine ~ 0.6 to the source
-SENTENCE_NOISE = 0.03
 
 
 def clapnq_records(path: Path = CLAPNQ) -> list[dict]:
@@ -146,11 +145,9 @@ def real_documents(index) -> list:
     for d, doc in enumerate(index.documents):
         rows = np.flatnonzero(index.chunks[:, 0] == d)
         chunks = [(int(index.chunks[r, 1]), int(index.chunks[r, 2])) for r in rows]
-        sent_rows, sent_vecs = [], []
+        sent_rows = []
         for local, r in enumerate(rows):
-            srows, svecs = index.chunk_sentences(int(r))
-            sent_rows.extend((local, int(s[1]), int(s[2])) for s in srows)
-            sent_vecs.append(svecs)
+            sent_rows.extend((local, int(s[1]), int(s[2])) for s in index.chunk_sentences(int(r)))
         out.append(
             PrebuiltDocument(
                 doc.key,
@@ -161,7 +158,6 @@ def real_documents(index) -> list:
                 chunks,
                 sent_rows,
                 vecs[rows].astype(np.float32),
-                np.concatenate(sent_vecs).astype(np.float16) if sent_vecs else np.zeros((0, vecs.shape[1])),
             )
         )
     return out
@@ -183,9 +179,6 @@ def filler_documents(n_chunks: int, pool: np.ndarray, texts: list[str], seed: in
         base = pool[rng.integers(0, len(pool), size=k)]
         cv = base + rng.normal(0.0, FILLER_NOISE, size=(k, dim))
         cv /= np.linalg.norm(cv, axis=1, keepdims=True)
-        owner = np.array([s[0] for s in sentences])
-        sv = cv[owner] + rng.normal(0.0, SENTENCE_NOISE, size=(len(sentences), dim))
-        sv /= np.linalg.norm(sv, axis=1, keepdims=True)
         key = f"filler/{len(out) // 1000:03d}/f{len(out):06d}.md"
         out.append(
             PrebuiltDocument(
@@ -197,7 +190,6 @@ def filler_documents(n_chunks: int, pool: np.ndarray, texts: list[str], seed: in
                 chunks,
                 sentences,
                 cv.astype(np.float32),
-                sv.astype(np.float16),
             )
         )
         made += k
@@ -205,7 +197,7 @@ def filler_documents(n_chunks: int, pool: np.ndarray, texts: list[str], seed: in
 
 
 def corpus_fingerprint(real_index, size: int) -> str:
-    from index._store import FORMAT_VERSION
+    from index._corpus import FORMAT_VERSION
 
     h = hashlib.sha1()
     h.update(f"{FORMAT_VERSION}/{FILLER_VERSION}/{size}".encode())

@@ -264,7 +264,7 @@ def _stock_build(docs: Path, target: Path, embedder, config) -> int:
 def bench_ingest(docs: Path, work: Path, embedder, repeat: int) -> dict[str, Any]:
     """Side by side, rotated each repeat: ``qa index``, raw ``encode`` of the same chunk texts, stock."""
     from index import CorpusIndex, IndexConfig, update_index
-    from index._store import chunk_context
+    from index._build import chunk_context
 
     config = IndexConfig()
     st = embedder.sentence_transformer
@@ -396,11 +396,12 @@ def _retrieval_worker(index_dir: Path, questions: list[str], passes: int) -> dic
             index.lexical.search(q, retriever.depth)
             parts["bm25"].append(time.perf_counter() - t0)
     gen = index.path
+    segments = [gen / e["name"] for e in index.manifest["segments"]]
     files = {
-        "faiss": (gen / "default__vector_store.json").stat().st_size,
-        "bm25": _dir_bytes(gen / "bm25"),
-        "texts": (gen / "docs.json").stat().st_size,
-        "sentence_vectors": (gen / "sentence_vecs.npy").stat().st_size,
+        "faiss": sum((s / "default__vector_store.json").stat().st_size for s in segments),
+        "bm25": sum((s / "terms.npz").stat().st_size + (s / "vocab.json").stat().st_size for s in segments),
+        "texts": sum((s / "docs.json").stat().st_size for s in segments),
+        "chunks_sentences": sum((s / f).stat().st_size for s in segments for f in ("chunks.npy", "sentences.npy")),
     }
     return {
         "chunks": index.n_chunks,
@@ -514,10 +515,20 @@ def bench_incremental(real_index, work: Path, sizes: list[int], repeat: int, emb
             rep = update_index(docs, idx, embedder=embedder, show_progress=False)
             times.append(time.perf_counter() - t0)
             embedded = rep.embedded_chunks
+        deletes = []
+        victims = sorted(p for p in docs.rglob("*") if p.is_file() and p != target)[:repeat]
+        for victim in victims:  # deleting one document costs what changing one does
+            victim.unlink()
+            t0 = time.perf_counter()
+            gone = update_index(docs, idx, embedder=embedder, show_progress=False)
+            deletes.append(time.perf_counter() - t0)
+            assert len(gone.removed) == 1, gone.summary()
         out["sizes"][str(size)] = {
             "chunks": rep.n_chunks,
             "update_s": round(_median(times), 3),
             "update_runs_s": [round(x, 3) for x in times],
+            "delete_s": round(_median(deletes), 3),
+            "delete_runs_s": [round(x, 3) for x in deletes],
             "embedded_chunks": embedded,
             "unchanged_check_s": round(noop_s, 3),
         }
@@ -739,6 +750,7 @@ def markdown_table(result: dict[str, Any]) -> str:
         sizes = inc["sizes"]
         desc = "; ".join(
             f"{int(k):,} chunks: {v['update_s']:.2f} s"
+            + (f" (delete one: {v['delete_s']:.2f} s)" if "delete_s" in v else "")
             for k, v in sorted(sizes.items(), key=lambda kv: int(kv[0]))
         )
         some = next(iter(sizes.values()))

@@ -84,13 +84,15 @@ def make_vectors(n: int, real: np.ndarray, dim: int, seed: int = 1) -> np.ndarra
 
 
 def ingest_faiss(folder: Path, texts: list[str], vecs: np.ndarray):
-    from index._store import FaissBackend, _write_faiss
+    from index._bm25 import SegmentTerms
+    from index._faiss import FaissBackend, write_vectors
+    from index._segments import Segment
 
-    docs_json = [{"title": "", "text": t} for t in texts]
-    chunks = np.array([(i, 0, len(t)) for i, t in enumerate(texts)], dtype=np.int64)
     t0 = time.perf_counter()
-    _write_faiss(folder, [vecs], chunks, docs_json, vecs.shape[1])
-    backend = FaissBackend.load(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    write_vectors(folder, vecs)
+    SegmentTerms.from_texts(texts).save(folder)
+    backend = FaissBackend.load([Segment(folder)], [np.arange(len(texts), dtype=np.int64)])
     return time.perf_counter() - t0, backend
 
 

@@ -14,8 +14,8 @@ _EXPORTS = {
     "DEFAULT_EMBED_MODEL": "._embed",
     "SUPPORTED_SUFFIXES": "._readers",
     "BadDocument": "._readers",
-    "CorpusIndex": "._store",
-    "DocumentRecord": "._store",
+    "CorpusIndex": "._corpus",
+    "DocumentRecord": "._corpus",
     "Embedder": "._embed",
     "IndexBusy": "._errors",
     "IndexConfig": "._report",
@@ -24,9 +24,8 @@ _EXPORTS = {
     "IndexNotFound": "._errors",
     "IndexReport": "._report",
     "LazySettings": "._options",
-    "LexicalIndex": "._lexical",
     "ParsedDocument": "._readers",
-    "PrebuiltDocument": "._store",
+    "PrebuiltDocument": "._update",
     "Settings": "._settings",
     "SettingsError": "._settings",
     "SettingsParser": "._options",
@@ -34,15 +33,15 @@ _EXPORTS = {
     "StoreConfig": "._config",
     "StoreError": "._config",
     "add_store_arguments": "._config",
-    "default_index_dir": "._store",
+    "default_index_dir": "._corpus",
     "parse_document": "._readers",
     "resolve_model_path": "._embed",
     "sentence_spans": "._chunking",
     "set_offline_env": "._embed",
     "store_from_args": "._config",
     "tokens": "._lexical",
-    "update_index": "._store",
-    "write_prebuilt_generation": "._store",
+    "update_index": "._update",
+    "write_prebuilt_generation": "._update",
 }
 
 __all__ = sorted(_EXPORTS)
@@ -50,21 +49,15 @@ __all__ = sorted(_EXPORTS)
 if TYPE_CHECKING:
     from ._chunking import sentence_spans
     from ._config import StoreConfig, StoreError, add_store_arguments, store_from_args
+    from ._corpus import CorpusIndex, DocumentRecord, default_index_dir
     from ._embed import DEFAULT_EMBED_MODEL, Embedder, resolve_model_path, set_offline_env
     from ._errors import IndexBusy, IndexError_, IndexMismatch, IndexNotFound
-    from ._lexical import LexicalIndex, tokens
+    from ._lexical import tokens
     from ._options import LazySettings, SettingsParser, setting
     from ._readers import SUPPORTED_SUFFIXES, BadDocument, ParsedDocument, parse_document
     from ._report import IndexConfig, IndexReport
     from ._settings import Settings, SettingsError
-    from ._store import (
-        CorpusIndex,
-        DocumentRecord,
-        PrebuiltDocument,
-        default_index_dir,
-        update_index,
-        write_prebuilt_generation,
-    )
+    from ._update import PrebuiltDocument, update_index, write_prebuilt_generation
 
 
 def __getattr__(name: str) -> Any:

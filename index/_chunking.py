@@ -139,7 +139,9 @@ def chunk_document(
     sentences = sentence_spans(text)
 
     def split(piece: str) -> list[str]:  # a text with no paragraph break is split once, not twice
-        return _pieces(text, sentences) if len(piece) == len(text) and piece == text else split_sentences(piece)
+        return (
+            _pieces(text, sentences) if len(piece) == len(text) and piece == text else split_sentences(piece)
+        )
 
     splitter = SentenceSplitter(
         chunk_size=chunk_size,

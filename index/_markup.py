@@ -167,4 +167,3 @@ def markdown_to_text(source: str) -> tuple[str, str | None]:
             pieces.append("\n" if tight and blocks[i - 1][1] else "\n\n")
         pieces.append(text)
     return "".join(pieces), title
-

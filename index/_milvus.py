@@ -341,7 +341,7 @@ class Lexicon:
 
 
 class MilvusLexical:
-    """``search``/``idf`` like ``LexicalIndex``, with the search done by Milvus' BM25."""
+    """``search``/``idf`` like the FAISS store's ``SegmentedBM25``, with the search done by Milvus' BM25."""
 
     def __init__(self, backend: MilvusBackend, lexicon: Lexicon) -> None:
         self._backend = backend
@@ -367,8 +367,8 @@ class MilvusLexical:
                 )
             )
 
-        # milvus-lite reports BM25 as a negated distance, a server as a score; bm25s (the
-        # FAISS store's) leaves out BM25's constant (k1 + 1) factor, so divide it out too
+        # milvus-lite reports BM25 as a negated distance, a server as a score; the FAISS store's
+        # BM25 (bm25s' formula) leaves out BM25's constant (k1 + 1) factor, so divide it out too
         scale = 1.0 + BM25_PARAMS["bm25_k1"]
         return [(r, abs(s) / scale) for r, s in self._backend.fetch(run, k, "searching text") if s != 0]
 

@@ -202,4 +202,3 @@ def parse_document(path: Path, data: bytes | None = None) -> ParsedDocument:
     if not data:
         raise BadDocument("empty file")
     return reader(path, data)
-

@@ -55,7 +55,9 @@ def decode(data: bytes, warnings: list[str]) -> str:
             break  # mostly non-ASCII: another encoding (or junk) that this reading would garble
         warnings.append(f"not UTF-8; read as {name}")
         return text
-    raise BadDocument("not valid UTF-8 text (undecodable bytes, not cp1252/Latin-1 either); convert it to UTF-8")
+    raise BadDocument(
+        "not valid UTF-8 text (undecodable bytes, not cp1252/Latin-1 either); convert it to UTF-8"
+    )
 
 
 def clean(text: str) -> str:

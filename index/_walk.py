@@ -111,7 +111,9 @@ def _list(folder: Path, ancestors: _Ancestors, result: Walk) -> tuple[list[tuple
         with os.scandir(folder) as it:
             entries = [e for e in it if not e.name.startswith(".")]
     except OSError as exc:
-        result.skipped.append(Skip(str(folder), UNREADABLE_FOLDER, f"cannot list the folder ({_oserror(exc)})"))
+        result.skipped.append(
+            Skip(str(folder), UNREADABLE_FOLDER, f"cannot list the folder ({_oserror(exc)})")
+        )
         return [], ancestors
     listed = []
     for entry in entries:

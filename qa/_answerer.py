@@ -225,9 +225,9 @@ class ExtractiveGenerator:
             readings = reader.read_passages(question, texts, request.previous)
             for hit, reading in zip(group, readings, strict=True):
                 if hit.chunk >= 0:
-                    rows, _ = index.chunk_sentences(hit.chunk)
+                    rows = index.chunk_sentences(hit.chunk)
                 else:
-                    rows, _ = index.span_sentences(hit.doc, hit.start, hit.end)
+                    rows = index.span_sentences(hit.doc, hit.start, hit.end)
                 spans = [(int(r[1]), int(r[2])) for r in rows]
                 text_of = index.documents[hit.doc].text
                 blocked = hostile_spans(text_of, spans)

@@ -304,9 +304,9 @@ class LLMGenerator:
 def _source_text(index: CorpusIndex, hit: Hit) -> str:
     """A retrieved passage as the model may read it: without sentences that talk to the assistant."""
     if hit.chunk >= 0:
-        rows, _ = index.chunk_sentences(hit.chunk)
+        rows = index.chunk_sentences(hit.chunk)
     else:
-        rows, _ = index.span_sentences(hit.doc, hit.start, hit.end)
+        rows = index.span_sentences(hit.doc, hit.start, hit.end)
     text = index.documents[hit.doc].text
     return without_hostile(text, hit.start, hit.end, [(int(r[1]), int(r[2])) for r in rows])
 

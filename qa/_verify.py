@@ -169,7 +169,7 @@ def _prefixes(toks: set[str]) -> set[str]:
 
 
 def _passage(index: CorpusIndex, chunk: int) -> _Passage:
-    rows, vecs = index.chunk_sentences(chunk)
+    rows, vecs = index.chunk_sentences(chunk), index.sentence_vectors(chunk)
     doc = int(index.chunks[chunk, 0])
     text = index.documents[doc].text
     kept: list[tuple[int, int, int, set[str], np.ndarray]] = []  # (row, start, end, tokens, vec)

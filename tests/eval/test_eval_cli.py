@@ -61,7 +61,7 @@ class FirstSentenceGenerator:
         from qa._generation import Generation, Span
 
         hit = request.hits[0]
-        rows, _ = request.index.chunk_sentences(hit.chunk)
+        rows = request.index.chunk_sentences(hit.chunk)
         doc, start, end = int(request.index.chunks[hit.chunk, 0]), int(rows[0][1]), int(rows[0][2])
         text = request.index.documents[doc].text[start:end]
         return Generation(f"{text} [1]", False, [Span(doc, start, end, 1.0)], confidence=1.0)

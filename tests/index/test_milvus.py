@@ -20,7 +20,16 @@ import pytest
 pytest.importorskip("llama_index.vector_stores.milvus")
 pytest.importorskip("milvus_lite")
 
-from index import CorpusIndex, IndexMismatch, StoreConfig, StoreError, _milvus, _store, update_index  # noqa: E402
+from index import (  # noqa: E402
+    CorpusIndex,
+    IndexMismatch,
+    StoreConfig,
+    StoreError,
+    _milvus,
+    _milvus_store,
+    _update,
+    update_index,  # noqa: E402
+)
 
 REPO = Path(__file__).resolve().parents[2]
 QUESTIONS = [
@@ -166,8 +175,8 @@ def test_crash_before_commit_is_invisible_then_undone(tmp_path, folder, embedder
     (folder / "ferry.txt").write_text(FERRY.replace("Aktau", "Kuryk") * 3, encoding="utf-8")
     (folder / "extra.txt").write_text("Kuryk port handles grain exports to Iran.", encoding="utf-8")
     # a process killed after inserting into Milvus, before swapping CURRENT: no cleanup runs
-    monkeypatch.setattr(_store, "_commit", die)
-    monkeypatch.setattr(_store, "_recover_milvus", lambda *a, **k: None)
+    monkeypatch.setattr(_update, "commit", die)
+    monkeypatch.setattr(_milvus_store, "recover", lambda *a, **k: None)
     with pytest.raises(Killed):
         update_index(folder, index_dir, embedder=embedder, show_progress=False)
     monkeypatch.undo()
@@ -194,10 +203,10 @@ def test_crash_after_commit_hides_then_removes_replaced_chunks(tmp_path, folder,
     class Killed(BaseException):
         pass
 
-    def die(self, index_dir):
+    def die(self, index_dir, warn):
         raise Killed
 
-    monkeypatch.setattr(_store._MilvusWork, "finish", die)
+    monkeypatch.setattr(_milvus_store.MilvusWriter, "after_commit", die)
     with pytest.raises(Killed):
         update_index(folder, index_dir, embedder=embedder, show_progress=False)
     monkeypatch.undo()

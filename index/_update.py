@@ -1,0 +1,319 @@
+"""``update_index``: bring an index in line with a folder, embedding only what changed.
+
+An update writes one new segment with the new and changed documents, marks the replaced
+and removed ones deleted in the segments that hold them, and links every other segment
+into the new generation unchanged, so its cost follows the change, not the corpus.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from . import _milvus_store
+from ._backend import StoreWriter
+from ._build import DocBuild, chunk_new, embed_new
+from ._config import StoreConfig
+from ._corpus import FORMAT_VERSION, LEGACY_FORMAT, CorpusIndex, default_index_dir, read_manifest
+from ._embed import Embedder
+from ._errors import IndexError_, IndexMismatch, IndexNotFound, IndexNotWritable
+from ._faiss import FaissSegmentWriter
+from ._generations import commit, current_generation, discard, new_staging, write_lock
+from ._plan import Keep, drop_failed, plan_update
+from ._readers import EXTRACTION_VERSION
+from ._report import IndexConfig, IndexReport
+from ._writer import Live, manifest_meta, migrate_legacy, write_generation
+
+if TYPE_CHECKING:
+    from ._settings import Settings
+
+PrebuiltDocument = DocBuild
+
+
+def _warn(message: str) -> None:
+    print(f"warning: {message}", file=sys.stderr, flush=True)
+
+
+def update_index(
+    docs: str | Path,
+    index_dir: str | Path | None = None,
+    config: IndexConfig | None = None,
+    *,
+    rebuild: bool = False,
+    embedder: Embedder | None = None,
+    show_progress: bool = True,
+    progress: Callable[[int, int], None] | None = None,
+    warn: Callable[[str], None] = _warn,
+    store: StoreConfig | str | None = None,
+    settings: Settings | None = None,
+) -> IndexReport:
+    """Bring the index in line with the files under ``docs``, embedding only what changed.
+
+    ``store`` picks where vectors live for a new index or a ``rebuild`` (``"faiss"``, the
+    default, or ``"milvus"`` / a :class:`StoreConfig`); an existing index keeps its own.
+    ``settings`` (an :class:`index.Settings`) supply what is not given: the index folder, a
+    new Milvus store's URI and the Milvus token, the embedder's query backend.
+
+    >>> report = update_index("seeds/", ".qa/index")   # doctest: +SKIP
+    >>> print(report.summary())                        # doctest: +SKIP
+    """
+    started = time.perf_counter()
+    config = config or IndexConfig()
+    config.validate()
+    requested = StoreConfig.coerce(store).with_settings(settings)
+    root = Path(docs).expanduser().resolve()
+    index_dir = Path(index_dir).expanduser() if index_dir else default_index_dir(settings)
+    if not root.exists():
+        raise IndexNotFound(f"{docs}: no such file or folder")
+    report = IndexReport(index_dir=str(index_dir))
+
+    with write_lock(index_dir):
+        gen = current_generation(index_dir)
+        _milvus_store.recover(index_dir, gen, requested)
+        recorded = _recorded_store(gen)
+        live = (
+            None if rebuild or gen is None else _live(index_dir, gen, recorded, requested, config, root, warn)
+        )
+        previous = (
+            CorpusIndex.load(live.gen, requested)
+            if live is not None and recorded["kind"] == "milvus"
+            else None
+        )
+        default_uri = settings.milvus_uri if settings is not None else None
+        target = _milvus_store.target_store(requested, recorded, live is not None, index_dir, default_uri)
+        if target["kind"] == "milvus" and live is None:
+            from . import _milvus
+
+            _milvus.check_reachable(target["connect"], target["token"])
+        known = live.documents if live is not None else {}
+        plan = plan_update(root, known, report, warn)
+        moved = previous is not None and target.get("uri") != previous.store.get("uri")
+        if live is not None and not (report.added or report.updated or report.removed or moved):
+            return _unchanged(report, live, started, previous)
+        backend = settings.query_backend if settings is not None else None
+        # before staging: see the kill test
+        embedder = embedder or Embedder.shared(config.embed_model, backend)
+
+        # the staging folder exists while the update works (chunking, embedding, writing), so an
+        # update killed at any point leaves a folder the next run sweeps, never a half-live index
+        staging: Path | None = None
+        writer: StoreWriter | None = None
+        writing = False
+        try:
+            staging = new_staging(index_dir)
+            failed: dict[str, str] = {}
+            changes = [(c.key, c.hash, c.parsed) for c in plan.changes]
+            builds = chunk_new(changes, config, embedder, failed)
+            embed_new(builds, embedder, config, show_progress, progress, failed)
+            if failed:  # those files are skipped like unreadable ones; the rest goes in
+                drop_failed(plan, failed, known, report, warn)
+                for key in failed:
+                    builds.pop(key, None)
+                if live is not None and not (report.added or report.updated or report.removed or moved):
+                    discard(staging)
+                    return _unchanged(report, live, started, previous)
+            writing = True
+            dim = _vector_dim(builds, live) or embedder.dim
+            keep = {p.key for p in plan.items if isinstance(p, Keep)}
+            if target["kind"] == "milvus":
+                writer = _milvus_writer(target, dim, previous, keep, gen.name if gen else "")
+            else:
+                writer = FaissSegmentWriter(dim)
+            writer.add(list(builds.values()))
+            meta = manifest_meta(config, root, dim, target)
+            manifest = write_generation(
+                staging,
+                live if target["kind"] == recorded["kind"] else None,
+                keep,
+                list(builds.values()),
+                writer,
+                meta,
+            )
+            writer.before_commit(index_dir, staging)
+            commit(index_dir, staging)
+        except BaseException as exc:
+            if staging is not None:
+                discard(staging)
+            if writing and target["kind"] == "milvus":  # undo the inserts now if Milvus still answers
+                with contextlib.suppress(Exception):
+                    _milvus_store.recover(index_dir, gen, requested)
+            # the previous generation is untouched and stays live
+            if isinstance(exc, OSError) and (writing or staging is None):
+                raise IndexNotWritable.wrap(index_dir, exc) from exc
+            raise
+        finally:
+            if previous is not None:
+                previous.close()
+        writer.after_commit(index_dir, warn)
+        if recorded["kind"] == "milvus" and target["kind"] == "faiss":  # rebuilt out of Milvus
+            _drop_old_collection(recorded, requested, index_dir, warn)
+        report.embedded_chunks = sum(len(b.chunks) for b in builds.values())
+        report.n_documents = len(manifest["documents"])
+        report.n_chunks = sum(int(d["n_chunks"]) for d in manifest["documents"].values())
+        report.seconds = time.perf_counter() - started
+        return report
+
+
+def _live(
+    index_dir: Path,
+    gen: Path,
+    recorded: dict[str, Any],
+    requested: StoreConfig,
+    config: IndexConfig,
+    root: Path,
+    warn: Callable[[str], None],
+) -> Live | None:
+    """The live generation to update, migrated from format 2 first; None when its text
+    came from another extraction version, so that every document is read again."""
+    if requested.kind and requested.kind != recorded["kind"]:
+        raise IndexMismatch(
+            f"index at {index_dir} keeps its vectors in {recorded['kind']}, not {requested.kind}; "
+            f"re-run with --rebuild to re-embed everything into {requested.kind}"
+        )
+    manifest = read_manifest(gen)
+    _check_compatible(manifest, config, root, index_dir)
+    if manifest.get("format_version") == LEGACY_FORMAT:
+        warn(
+            f"index at {index_dir} is in format {LEGACY_FORMAT}; migrating it to format {FORMAT_VERSION} "
+            "(segments), nothing is embedded again"
+        )
+        staging = new_staging(index_dir)
+        try:
+            migrate_legacy(gen, staging, manifest, recorded["kind"])
+            gen = commit(index_dir, staging)
+        except BaseException:
+            discard(staging)
+            raise
+        manifest = read_manifest(gen)
+    extraction = manifest.get("extraction", 1)
+    if extraction != EXTRACTION_VERSION:  # same bytes, other text: every file is read again
+        warn(
+            f"index at {index_dir} holds text from extraction version {extraction}, this version "
+            f"extracts with {EXTRACTION_VERSION}; re-reading and re-embedding every document"
+        )
+        return None
+    return Live(gen, manifest)
+
+
+def _check_compatible(manifest: dict[str, Any], config: IndexConfig, root: Path, index_dir: Path) -> None:
+    if manifest.get("format_version") not in (FORMAT_VERSION, LEGACY_FORMAT):
+        raise IndexMismatch(
+            f"index at {index_dir} has format {manifest.get('format_version')}, this version writes "
+            f"{FORMAT_VERSION}; re-run with --rebuild to re-embed everything"
+        )
+    wanted = {
+        "embed_model": config.embed_model,
+        "chunk_size": config.chunk_size,
+        "chunk_overlap": config.chunk_overlap,
+    }
+    for key, value in wanted.items():
+        if manifest.get(key) != value:
+            raise IndexMismatch(
+                f"index at {index_dir} was built with {key}={manifest.get(key)!r}, not {value!r}; "
+                "re-run with --rebuild to re-embed everything"
+            )
+    if manifest.get("root") and manifest["root"] != str(root):
+        raise IndexMismatch(
+            f"index at {index_dir} holds documents from {manifest['root']}, not {root}; "
+            "use --rebuild to replace them, or another --index-dir"
+        )
+
+
+def _unchanged(report: IndexReport, live: Live, started: float, previous: CorpusIndex | None) -> IndexReport:
+    """The report of an update that changes nothing: the live generation's counts."""
+    report.n_documents = len(live.documents)
+    report.n_chunks = sum(int(d["n_chunks"]) for d in live.documents.values())
+    report.seconds = time.perf_counter() - started
+    if previous is not None:
+        previous.close()
+    return report
+
+
+def _recorded_store(gen: Path | None) -> dict[str, Any]:
+    if gen is None:
+        return {"kind": "faiss"}
+    with contextlib.suppress(OSError, ValueError):
+        return dict(read_manifest(gen).get("store") or {"kind": "faiss"})
+    return {"kind": "faiss"}
+
+
+def _drop_old_collection(recorded: dict[str, Any], requested: StoreConfig, index_dir: Path, warn) -> None:
+    from . import _milvus
+
+    old_uri = _milvus.recorded_uri_to_connect(recorded["uri"], index_dir)
+    try:
+        _milvus.drop_collection(old_uri, requested.resolved_token(), recorded["collection"])
+    except IndexError_ as exc:
+        warn(f"{exc}; collection {recorded['collection']} is no longer used and may be dropped")
+
+
+def _milvus_writer(
+    target: dict[str, Any], dim: int, previous: CorpusIndex | None, keep: set[str], base: str
+) -> StoreWriter:
+    """Milvus' writer, told which of the previous generation's nodes this update replaces."""
+    if previous is None:
+        return _milvus_store.MilvusWriter(target, dim, base)
+    from ._build import chunk_context
+
+    ids, replaced = previous.backend.node_ids, []
+    for row, (d, s, e) in enumerate(previous.chunks):
+        doc = previous.documents[int(d)]
+        if doc.key not in keep:
+            replaced.append(
+                (ids[row], chunk_context(doc.title, doc.text, int(s)) + doc.text[int(s) : int(e)])
+            )
+    return _milvus_store.MilvusWriter(target, dim, base, previous.backend.lexical.lexicon, replaced)
+
+
+def _vector_dim(builds: dict[str, DocBuild], live: Live | None) -> int | None:
+    """The vector width from what is at hand, so removing files never loads the model for it."""
+    for b in builds.values():
+        if b.chunk_vecs is not None and b.chunk_vecs.ndim == 2 and b.chunk_vecs.shape[1]:
+            return int(b.chunk_vecs.shape[1])
+    return int(live.manifest["dim"]) if live is not None and live.manifest.get("dim") else None
+
+
+def write_prebuilt_generation(
+    index_dir: str | Path,
+    root: str | Path,
+    documents: list[PrebuiltDocument],
+    config: IndexConfig | None = None,
+) -> Path:
+    """Write a real, loadable FAISS generation from documents chunked and embedded elsewhere.
+
+    For benchmarks and tests at sizes we cannot afford to embed (100k chunks is hours
+    on a laptop CPU): everything after embedding is the same code ``update_index`` runs.
+    ``documents[i].hash`` must be the file's content hash if ``update_index`` is to treat
+    the file as unchanged later.
+    """
+    config = config or IndexConfig()
+    index_dir = Path(index_dir)
+    if not documents:
+        raise ValueError("write_prebuilt_generation needs at least one document")
+    if len({d.key for d in documents}) != len(documents):
+        raise ValueError("write_prebuilt_generation: two documents have the same key")
+    dim = None
+    for d in documents:  # the writer scatters sentences by chunk: they must come in chunk order
+        if d.chunk_vecs is None:
+            raise ValueError(f"{d.key}: chunk vectors are required")
+        if len(d.chunk_vecs) != len(d.chunks):
+            raise ValueError(f"{d.key}: one vector per chunk is required")
+        owners = [c for c, _, _ in d.sentences]
+        if owners != sorted(owners) or (owners and not 0 <= owners[0] <= owners[-1] < len(d.chunks)):
+            raise ValueError(f"{d.key}: sentences must be in chunk order and name chunks of the document")
+        dim = dim or int(d.chunk_vecs.shape[1])
+        if d.chunk_vecs.shape[1] != dim:
+            raise ValueError(f"{d.key}: vectors are not {dim} wide like the first document's")
+    with write_lock(index_dir):
+        staging = new_staging(index_dir)
+        try:
+            meta = manifest_meta(config, Path(root).resolve(), dim or 0, {"kind": "faiss"})
+            write_generation(staging, None, set(), documents, FaissSegmentWriter(dim or 0), meta)
+            return commit(index_dir, staging)
+        except BaseException:
+            discard(staging)
+            raise

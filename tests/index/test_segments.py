@@ -1,0 +1,130 @@
+"""Segments: an update writes only what changed, shares the rest by hard link, masks what
+it replaces, merges small segments, and migrates a format-2 index without embedding."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from index import CorpusIndex, update_index
+from index._segments import MAX_SEGMENTS
+
+NOTES = {
+    "lighthouse.txt": "The Skarv lighthouse was first lit in 1871 and stands 31 metres tall.",
+    "bakery.txt": "The Ostra bakery bakes 640 loaves of rye bread every morning.",
+    "tram.txt": "Line 7 of the Vellmar tram runs every 12 minutes between the harbour and the depot.",
+}
+
+
+def _manifest(index_dir: Path) -> dict:
+    gen = index_dir / (index_dir / "CURRENT").read_text().strip()
+    return json.loads((gen / "manifest.json").read_text())
+
+
+def _gen(index_dir: Path) -> Path:
+    return index_dir / (index_dir / "CURRENT").read_text().strip()
+
+
+def _signature(index_dir: Path, embedder, questions: list[str]) -> list:
+    from qa import Assistant
+
+    bot = Assistant(index_dir, embedder=embedder)
+    out = []
+    for q in questions:
+        a = bot.answer(q)
+        out.append(([(r.doc, r.start, r.end, round(r.score, 6)) for r in a.retrieved], a.text))
+    return out
+
+
+@pytest.fixture()
+def folder(tmp_path, docs_copy) -> Path:
+    for name, text in NOTES.items():
+        (docs_copy / name).write_text(text, encoding="utf-8")
+    return docs_copy
+
+
+def test_an_update_writes_one_segment_and_links_the_rest(tmp_path, folder, embedder):
+    index_dir = tmp_path / "idx"
+    update_index(folder, index_dir, embedder=embedder, show_progress=False)
+    before = _gen(index_dir)
+    (first,) = _manifest(index_dir)["segments"]
+    (folder / "bakery.txt").write_text(NOTES["bakery.txt"].replace("640", "700"), encoding="utf-8")
+    r = update_index(folder, index_dir, embedder=embedder, show_progress=False)
+    assert r.updated == ["bakery.txt"] and r.embedded_chunks == 1
+    m = _manifest(index_dir)
+    old, new = m["segments"]
+    assert old["name"] == first["name"] and old["deleted"] == ["bakery.txt"] and new["documents"] == 1
+    assert m["documents"]["bakery.txt"]["segment"] == new["name"]
+    for file in (before / first["name"]).iterdir():  # the kept segment is the same files, not a copy
+        assert (_gen(index_dir) / first["name"] / file.name).stat().st_ino == file.stat().st_ino
+    idx = CorpusIndex.open(index_dir)
+    assert [d.key for d in idx.documents] == sorted(d.key for d in idx.documents)
+    assert "700 loaves" in idx.documents[[d.key for d in idx.documents].index("bakery.txt")].text
+    assert all("640" not in idx.chunk_text(i) for i in range(idx.n_chunks))  # the old version is masked
+    answer = _signature(index_dir, embedder, ["How many loaves does the Ostra bakery bake?"])[0][1]
+    assert "700" in answer and "640" not in answer
+
+
+def test_many_small_updates_merge_and_still_equal_a_full_build(tmp_path, folder, embedder):
+    index_dir = tmp_path / "idx"
+    update_index(folder, index_dir, embedder=embedder, show_progress=False)
+    for step in range(MAX_SEGMENTS + 3):  # each update adds a segment; merges keep the count bounded
+        (folder / f"note{step:02d}.txt").write_text(
+            f"Harbour crane number {step} lifts {100 + step} tonnes.", encoding="utf-8"
+        )
+        if step % 3 == 2:
+            (folder / "tram.txt").write_text(
+                NOTES["tram.txt"].replace("12", str(20 + step)), encoding="utf-8"
+            )
+        update_index(folder, index_dir, embedder=embedder, show_progress=False)
+        assert len(_manifest(index_dir)["segments"]) <= MAX_SEGMENTS
+    (folder / "note03.txt").unlink()
+    update_index(folder, index_dir, embedder=embedder, show_progress=False)
+    full = tmp_path / "full"
+    update_index(folder, full, embedder=embedder, show_progress=False)
+    a, b = CorpusIndex.open(index_dir), CorpusIndex.open(full)
+    assert [d.key for d in a.documents] == [d.key for d in b.documents]
+    np.testing.assert_array_equal(a.chunks, b.chunks)
+    np.testing.assert_array_equal(a.sentences, b.sentences)
+    np.testing.assert_allclose(a.chunk_vectors(), b.chunk_vectors(), atol=1e-5)
+    for query in ("harbour crane tonnes", "tram depot minutes", "Kazakh oil"):
+        assert a.lexical.search(query, 10) == b.lexical.search(query, 10), query
+    questions = [
+        "How many tonnes does harbour crane number 7 lift?",
+        "How often does line 7 of the tram run?",
+    ]
+    assert _signature(index_dir, embedder, questions) == _signature(full, embedder, questions)
+
+
+def test_an_index_in_format_2_is_migrated_without_embedding(tmp_path, folder, embedder, capsys):
+    """A format-2 generation (one set of arrays in the generation folder) is turned into
+    one segment by the next update: nothing is embedded, answers stay the same."""
+    index_dir = tmp_path / "idx"
+    update_index(folder, index_dir, embedder=embedder, show_progress=False)
+    questions = ["When was the Skarv lighthouse first lit?", "Where was the 12th OTS Summit held?"]
+    expected = _signature(index_dir, embedder, questions)
+    gen = _gen(index_dir)
+    m = _manifest(index_dir)
+    (segment,) = m["segments"]
+    for file in (gen / segment["name"]).iterdir():  # the format-2 layout: the arrays at the top
+        if file.name in ("docs.json", "chunks.npy", "sentences.npy", "default__vector_store.json"):
+            shutil.move(str(file), gen / file.name)
+    shutil.rmtree(gen / segment["name"])
+    legacy = {k: v for k, v in m.items() if k != "segments"}
+    legacy["format_version"] = 2
+    legacy["documents"] = {
+        k: {x: y for x, y in d.items() if x != "segment"} for k, d in m["documents"].items()
+    }
+    (gen / "manifest.json").write_text(json.dumps(legacy))
+    with pytest.raises(Exception, match="run `qa index` on its documents once to migrate it"):
+        CorpusIndex.open(index_dir)
+    warnings: list[str] = []
+    r = update_index(folder, index_dir, embedder=embedder, show_progress=False, warn=warnings.append)
+    assert r.embedded_chunks == 0 and len(r.unchanged) == len(m["documents"])
+    assert any("migrating it to format 3" in w for w in warnings)
+    assert _manifest(index_dir)["format_version"] == 3
+    assert _signature(index_dir, embedder, questions) == expected
