@@ -401,7 +401,9 @@ def _retrieval_worker(index_dir: Path, questions: list[str], passes: int) -> dic
         "faiss": sum((s / "default__vector_store.json").stat().st_size for s in segments),
         "bm25": sum((s / "terms.npz").stat().st_size + (s / "vocab.json").stat().st_size for s in segments),
         "texts": sum((s / "docs.json").stat().st_size for s in segments),
-        "chunks_sentences": sum((s / f).stat().st_size for s in segments for f in ("chunks.npy", "sentences.npy")),
+        "chunks_sentences": sum(
+            (s / f).stat().st_size for s in segments for f in ("chunks.npy", "sentences.npy")
+        ),
     }
     return {
         "chunks": index.n_chunks,
