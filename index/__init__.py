@@ -17,6 +17,7 @@ _EXPORTS = {
     "CorpusIndex": "._store",
     "DocumentRecord": "._store",
     "Embedder": "._embed",
+    "FolderWatcher": "._watch",
     "IndexBusy": "._errors",
     "IndexConfig": "._report",
     "IndexError_": "._errors",
@@ -42,6 +43,7 @@ _EXPORTS = {
     "store_from_args": "._config",
     "tokens": "._lexical",
     "update_index": "._store",
+    "WatchUpdate": "._watch",
     "write_prebuilt_generation": "._store",
 }
 
@@ -65,6 +67,7 @@ if TYPE_CHECKING:
         update_index,
         write_prebuilt_generation,
     )
+    from ._watch import FolderWatcher, WatchUpdate
 
 
 def __getattr__(name: str) -> Any:
