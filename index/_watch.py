@@ -200,7 +200,8 @@ class FolderWatcher:
     def start(self) -> FolderWatcher:
         """Start watching (an observer thread and the updating thread); returns self."""
         if not self.root.is_dir():
-            raise IndexError_(f"cannot watch {self.root}: no such folder")
+            why = "not a folder" if self.root.exists() else "no such folder"
+            raise IndexError_(f"cannot watch {self.root}: {why}")
         self._observer = self._schedule()
         self._worker = threading.Thread(target=self._run, name="qa-watch", daemon=True)
         self._worker.start()
