@@ -32,6 +32,8 @@ def cmd_index(args: argparse.Namespace) -> int:
     config = IndexConfig(
         chunk_size=args.chunk_size, chunk_overlap=args.chunk_overlap, reader=reader_version()
     )
+    if args.watch and os.path.exists(args.docs) and not os.path.isdir(args.docs):
+        return fail(f"cannot watch {args.docs}: not a folder")
     try:
         settings = Settings.from_args(args)
         report = update_index(
@@ -67,7 +69,7 @@ def cmd_index(args: argparse.Namespace) -> int:
 
 def _watch(args: argparse.Namespace, config: IndexConfig, settings: Settings) -> int:
     """``qa index DIR --watch`` after the first update: a line per change, until Ctrl-C."""
-    from index import FolderWatcher, IndexError_, store_from_args
+    from index import FolderWatcher, IndexError_, default_index_dir, store_from_args
 
     def show(update: WatchUpdate) -> None:
         for line in update.changes:
@@ -76,7 +78,7 @@ def _watch(args: argparse.Namespace, config: IndexConfig, settings: Settings) ->
 
     watcher = FolderWatcher.for_index(
         args.docs,
-        index_dir(args),
+        index_dir(args) or default_index_dir(settings),
         config,
         on_update=show,
         warn=warn,
