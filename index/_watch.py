@@ -12,6 +12,7 @@ index busy (another process writing it) is retried shortly.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 import time
@@ -179,7 +180,7 @@ class FolderWatcher:
     ) -> FolderWatcher:
         """A watcher whose update is ``update_index(docs, index_dir, config, **update_options)``;
         the update's own "skipped FILE" warnings are left to the watcher's change lines."""
-        from ._store import update_index
+        from . import update_index  # through the package: whichever module holds it
 
         quiet_warn = warn or (lambda msg: None)
 
@@ -249,6 +250,8 @@ class FolderWatcher:
                 observer.start()
                 return observer
             except OSError as exc:  # inotify's watch or instance limit, usually
+                with contextlib.suppress(Exception):
+                    observer.stop()
                 self._warn(f"no file events for {self.root} ({exc.strerror or exc}); polling instead")
                 self.poll = True
         observer = PollingObserver(timeout=POLL_SECONDS)
