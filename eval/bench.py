@@ -48,6 +48,7 @@ MODES: dict[str, dict[str, Any]] = {
         "ask_repeat": 1,
         "incremental_sizes": [1000, 10000],
         "incremental_repeat": 1,
+        "watch_changes": 2,
         "load_args": ["--sessions", "3", "--questions", "2"],
         "llm_questions": 2,
         "llm_max_tokens": 32,
@@ -63,6 +64,7 @@ MODES: dict[str, dict[str, Any]] = {
         "ask_repeat": 5,
         "incremental_sizes": [1000, 10000, 100000],
         "incremental_repeat": 3,
+        "watch_changes": 5,
         "load_args": [],
         "llm_questions": 10,
         "llm_max_tokens": 64,
@@ -83,6 +85,7 @@ TARGETS = {  # name: (comparison, bound, what it is)
     "help_s": ("<=", 0.5, "qa --help, s"),
     "cold_ask_s": ("<=", 5.0, "cold qa ask, process start to answer, s"),
     "incremental_growth": ("<=", 1.5, "time to re-index one changed document, 10k-chunk index over 1k"),
+    "watch_delay_s": ("<=", 5.0, "watched folder: change to first answer showing it, slowest median, s"),
 }
 
 
@@ -766,6 +769,9 @@ def markdown_table(result: dict[str, Any]) -> str:
                 mark("incremental_growth"),
             )
         )
+    from .bench_watch import table_rows as watch_rows
+
+    rows += watch_rows(result, mark("watch_delay_s"))
     lc = result.get("load_check", {})
     if "p50_s" in lc:
         rows.append(
@@ -967,6 +973,12 @@ def run(args: argparse.Namespace) -> int:
         result["incremental"] = incremental
         result["incremental_growth"] = incremental["growth"]
 
+    from .bench_watch import bench_watch
+
+    watch = section("watch", lambda: bench_watch(work / "watch", embedder, cfg["watch_changes"]))
+    if watch:
+        result["watch"], result["watch_delay_s"] = watch, watch["p50_s"]
+
     result["llm"] = (
         section("llm", lambda: bench_llm(seed_index, embedder, cfg["llm_questions"], cfg["llm_max_tokens"]))
         or {}
@@ -1002,7 +1014,7 @@ def _add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--only",
         help="run only these sections (comma-separated: startup, seed_answers, ingest, retrieval, "
-        "incremental, llm, load_check); the report then lacks the others' numbers",
+        "incremental, watch, llm, load_check); the report then lacks the others' numbers",
     )
     # internal: one retrieval measurement in its own process
     p.add_argument("--worker", choices=("retrieval",), help=argparse.SUPPRESS)

@@ -17,6 +17,7 @@ _EXPORTS = {
     "CorpusIndex": "._corpus",
     "DocumentRecord": "._corpus",
     "Embedder": "._embed",
+    "FolderWatcher": "._watch",
     "IndexBusy": "._errors",
     "IndexConfig": "._report",
     "IndexError_": "._errors",
@@ -41,6 +42,7 @@ _EXPORTS = {
     "store_from_args": "._config",
     "tokens": "._lexical",
     "update_index": "._update",
+    "WatchUpdate": "._watch",
     "write_prebuilt_generation": "._update",
 }
 
@@ -58,6 +60,7 @@ if TYPE_CHECKING:
     from ._report import IndexConfig, IndexReport
     from ._settings import Settings, SettingsError
     from ._update import PrebuiltDocument, update_index, write_prebuilt_generation
+    from ._watch import FolderWatcher, WatchUpdate
 
 
 def __getattr__(name: str) -> Any:

@@ -19,7 +19,7 @@ from ._chat_cli import ask_streaming, assistant, cmd_chat, index_dir
 from ._terminal import EXIT_BROKEN_PIPE, EXIT_USER_ERROR, fail, printable, warn
 
 if TYPE_CHECKING:
-    from index import LazySettings, Settings
+    from index import IndexConfig, LazySettings, Settings, WatchUpdate
 
 __all__ = ["EXIT_BROKEN_PIPE", "EXIT_USER_ERROR", "build_parser", "fail", "main", "printable"]
 
@@ -32,6 +32,8 @@ def cmd_index(args: argparse.Namespace) -> int:
     config = IndexConfig(
         chunk_size=args.chunk_size, chunk_overlap=args.chunk_overlap, reader=reader_version()
     )
+    if args.watch and os.path.exists(args.docs) and not os.path.isdir(args.docs):
+        return fail(f"cannot watch {args.docs}: not a folder")
     try:
         settings = Settings.from_args(args)
         report = update_index(
@@ -50,13 +52,46 @@ def cmd_index(args: argparse.Namespace) -> int:
     if args.verbose:
         for path, why in report.skipped:
             print(f"  skipped {printable(path)}: {printable(why)}")
+    problem = None
     if report.n_documents == 0:  # an empty index answers nothing: say why, and let scripts notice
+        problem = f"nothing indexed: none of the {report.found} documents in {args.docs} could be read"
         if report.found == 0:
-            return fail(
+            problem = (
                 f"nothing to index: {args.docs} holds no {' '.join(SUPPORTED_SUFFIXES)} files "
                 "(hidden files and folders are ignored)"
             )
-        return fail(f"nothing indexed: none of the {report.found} documents in {args.docs} could be read")
+    if args.watch:  # an empty folder is where watching starts: the files come later
+        if problem:
+            warn(problem)
+        return _watch(args, config, settings)
+    return fail(problem) if problem else 0
+
+
+def _watch(args: argparse.Namespace, config: IndexConfig, settings: Settings) -> int:
+    """``qa index DIR --watch`` after the first update: a line per change, until Ctrl-C."""
+    from index import FolderWatcher, IndexError_, default_index_dir, store_from_args
+
+    def show(update: WatchUpdate) -> None:
+        for line in update.changes:
+            print(printable(line))
+        print(printable(update.report.summary()), flush=True)
+
+    watcher = FolderWatcher.for_index(
+        args.docs,
+        index_dir(args) or default_index_dir(settings),
+        config,
+        on_update=show,
+        warn=warn,
+        store=store_from_args(args, settings),
+        settings=settings,
+    )
+    try:
+        watcher.start()
+    except IndexError_ as exc:
+        return fail(str(exc))
+    print(f"watching {printable(str(watcher.root))} for changes (Ctrl-C stops)", flush=True)
+    watcher.wait()  # returns on Ctrl-C, the watcher stopped
+    print(f"qa: stopped watching {printable(str(watcher.root))}", file=sys.stderr)
     return 0
 
 
@@ -125,6 +160,11 @@ def build_parser(settings: Settings | LazySettings | None = None) -> argparse.Ar
     p.add_argument("--chunk-overlap", type=int, default=40, help="overlap in tokens (default 40)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.add_argument("--verbose", action="store_true", help="list every skipped file with the reason")
+    p.add_argument(
+        "--watch",
+        action="store_true",
+        help="keep running: re-index whenever files are added, changed, renamed or removed (Ctrl-C stops)",
+    )
     add_store_arguments(p, settings)
     p.set_defaults(func=cmd_index)
 

@@ -50,6 +50,7 @@ def build_app(
     rebuild: bool = False,
     max_question_chars: int | None = None,
     settings: Any = None,
+    watch: bool = False,
 ) -> gr.Blocks:
     """The chat app over ``docs_dir``; with ``sync`` the folder is indexed (incrementally) first.
 
@@ -59,7 +60,8 @@ def build_app(
     fill what is not given: the index folder, ``max_upload_mb`` and ``max_question_chars``
     (20 MB and 2,000 characters unless ``QA_MAX_UPLOAD_MB`` / ``QA_MAX_QUESTION_CHARS`` say
     otherwise), the Milvus token, the LLM generators' configuration. A file the index skips
-    is named in ``app.qa_service.startup_notes``.
+    is named in ``app.qa_service.startup_notes``. With ``watch`` the folder is re-indexed after
+    each change to it (a line per change on stdout) and the page's document list follows.
     Raises one-line errors (``qa.IndexError_``, ``ServeError``) when the folder cannot be indexed.
     """
     from ._app import build_blocks
@@ -85,6 +87,10 @@ def build_app(
             raise ServeError(f"indexing {service.docs_dir} failed: {exc}") from exc
         if service.n_documents():
             service.bot.warm_up()  # the first question should not wait for the model
+    if watch:
+        from qa.cli import printable, warn
+
+        service.start_watching(lambda line: print(printable(line), flush=True), warn)
     demo = build_blocks(service)
     demo.qa_service = service  # type: ignore[attr-defined]  # for tests and scripts
     return demo
@@ -118,6 +124,7 @@ def serve(
     rebuild: bool = False,
     max_question_chars: int | None = None,
     settings: Any = None,
+    watch: bool = False,
 ) -> None:
     """Index ``docs_dir`` and serve the chat, and the HTTP API beside it, until interrupted;
     ``store`` is a ``qa.StoreConfig``, ``settings`` a ``qa.Settings`` (see :func:`build_app`).
@@ -133,6 +140,7 @@ def serve(
         rebuild=rebuild,
         max_question_chars=max_question_chars,
         settings=settings,
+        watch=watch,
     )
     service = demo.qa_service  # type: ignore[attr-defined]
     max_upload_mb = service.library.max_upload_mb
@@ -142,6 +150,8 @@ def serve(
         f"documents: {service.docs_dir.resolve()} ({service.n_documents()} indexed); index: {service.index_dir}",
         flush=True,
     )
+    if service.watcher is not None:
+        print(f"watching {service.docs_dir.resolve()} for changes", flush=True)
     try:
         demo.launch(
             server_name=host, server_port=port, **launch_options(max_upload_mb, app=demo, auth=auth or None)
@@ -149,3 +159,5 @@ def serve(
     except OSError as exc:  # the port was taken after all, between the CLI's check and the bind
         reason = str(exc.strerror or exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise ServeError(f"cannot serve on {host}:{port}: {reason}") from exc
+    finally:
+        service.stop_watching()

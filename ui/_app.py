@@ -265,6 +265,13 @@ def build_blocks(service: ChatService) -> gr.Blocks:
     def list_documents():
         return docs_outputs()
 
+    def follow_folder(seen: str):  # qa serve --watch: a new generation, a fresh list
+        live = service.generation()
+        if live == seen:
+            return gr.skip(), gr.skip(), gr.skip()
+        table = service.documents_table()
+        return table, gr.Dropdown(choices=[row[0] for row in table]), live
+
     mb = service.library.max_upload_mb
     kinds = ".txt .md .html .pdf .docx"
     # Uploads never handed to an event (a client can POST to the endpoint alone) expire.
@@ -367,5 +374,8 @@ def build_blocks(service: ChatService) -> gr.Blocks:
         )
         refresh_btn.click(list_documents, None, [table, to_remove], api_name="list_documents")
         demo.load(list_documents, None, [table, to_remove], api_visibility="private")
+        if service.watcher is not None:
+            seen = gr.State(service.generation())  # per session: the generation its list shows
+            gr.Timer(2.0).tick(follow_folder, seen, [table, to_remove, seen], api_visibility="private")
     demo.queue(default_concurrency_limit=8)
     return demo

@@ -7,7 +7,7 @@ The web chat (``ui._app``), the HTTP API (``ui._api``) and the OpenAI-compatible
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -75,6 +75,7 @@ class ChatService:
             store=store,
             settings=self.settings,
         )
+        self.watcher: Any = None  # an index.FolderWatcher while ``qa serve --watch`` runs
 
     def live_index(self) -> Any | None:
         """The current index generation, or None before the first indexing run."""
@@ -94,6 +95,43 @@ class ChatService:
         report = self.library.sync(rebuild=rebuild, embedder=self._embedder, notes=self.startup_notes)
         self.startup_notes += [f"skipped {Path(path).name}: {why}" for path, why in report.skipped]
         return report
+
+    def generation(self) -> str:
+        """The live generation's name ("" before the first run): the page refreshes its document
+        list when this changes."""
+        try:
+            return (self.index_dir / "CURRENT").read_text(encoding="utf-8").strip()
+        except OSError:
+            return ""
+
+    def start_watching(self, log: Callable[[str], None], warn: Callable[[str], None]) -> Any:
+        """Re-index the docs folder after each change to it, in a background thread; ``log`` gets
+        a line per change and the summary, ``warn`` a line per problem. Updates go through the
+        Library, one at a time with uploads and removals, on the indexing embedder."""
+        from index import FolderWatcher
+
+        def update() -> Any:
+            notes: list[str] = []
+            report = self.library.sync(notes=notes)  # waits for an upload's run; IndexBusy: retried
+            for line in notes:
+                warn(line)
+            return report
+
+        def updated(change: Any) -> None:
+            for line in change.changes:
+                log(line)
+            log(change.report.summary())
+            self.live_index()  # load the new generation now, not in the next question's time
+
+        self.watcher = FolderWatcher(
+            self.docs_dir, update, index_dir=self.index_dir, on_update=updated, warn=warn
+        ).start()
+        return self.watcher
+
+    def stop_watching(self) -> None:
+        if self.watcher is not None:
+            self.watcher.stop()
+            self.watcher = None
 
     def n_documents(self) -> int:
         index = self.live_index()

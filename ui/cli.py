@@ -80,6 +80,11 @@ def register(sub: argparse._SubParsersAction, settings: Settings | LazySettings 
         action="store_true",
         help="discard the index and embed every document again (after a model or chunking change)",
     )
+    p.add_argument(
+        "--watch",
+        action="store_true",
+        help="re-index the documents folder whenever files in it are added, changed, renamed or removed",
+    )
     add_store_arguments(p, settings)
     p.set_defaults(func=cmd_serve)
 
@@ -189,6 +194,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
             rebuild=args.rebuild,
             max_question_chars=max_chars,
             settings=settings,
+            watch=args.watch,
         )
     except (QAError, IndexError_, ServeError) as exc:
         return fail(str(exc))
