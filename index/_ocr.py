@@ -125,7 +125,8 @@ def layout_text(boxes: list[tuple[float, float, float, str]]) -> str:
 
 
 def ocr_image(image: Image.Image) -> OcrText:
-    """Recognise the text of one page image (any mode; transparency is laid on white)."""
+    """Recognise the text of one page image (any mode; transparency is laid on white); a
+    blank one (one flat colour) is not run through OCR."""
     from PIL import Image as PILImage
 
     if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
@@ -134,6 +135,9 @@ def ocr_image(image: Image.Image) -> OcrText:
         page.paste(rgba, mask=rgba.getchannel("A"))
     else:
         page = image.convert("RGB")
+    darkest, lightest = page.convert("L").getextrema()
+    if lightest - darkest < BLANK_CONTRAST:
+        return OcrText(text="", seconds=0.0, ran=False)
     engine = _engine()
     started = time.perf_counter()
     with _ENGINE_LOCK:
@@ -186,9 +190,6 @@ class PdfPages:
                 page.close()
             except pypdfium2.PdfiumError as exc:
                 raise BadDocument(f"cannot render page {index + 1} for OCR ({exc})") from exc
-        darkest, lightest = image.getextrema()
-        if lightest - darkest < BLANK_CONTRAST:
-            return OcrText(text="", seconds=0.0, ran=False)
         return ocr_image(image)
 
     def close(self) -> None:
