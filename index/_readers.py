@@ -5,7 +5,8 @@ chunks and citations point into, so ``quote == ParsedDocument.text[start:end]`` 
 (and a PDF's page spans are offsets into it). Cleaning keeps sentences whole: wrapped
 lines of PDFs, e-mails and plain text are joined (``_text.py``), HTML inline elements
 flow into their sentence while block elements break it, and Markdown syntax is removed
-(``_markup.py``). A change to what the readers produce for the same bytes bumps
+(``_markup.py``). Scanned PDF pages (no text layer) and image files are read by OCR
+(``_ocr.py``). A change to what the readers produce for the same bytes bumps
 :data:`EXTRACTION_VERSION`; an index built with another version is rebuilt by the next
 ``qa index`` (``index/_store.py``).
 """
@@ -25,6 +26,8 @@ SUPPORTED_SUFFIXES = (".txt", ".md", ".html", ".htm", ".pdf", ".docx", ".png", "
 # 1: raw reader text (every wrapped line and inline tag broke a sentence)
 # 2: wrapped lines joined, inline HTML flowed, Markdown syntax removed, cp1252/Latin-1 read
 EXTRACTION_VERSION = 2
+# (OCR did not bump it: it reads only pages that gave no text before, and a rebuild of every
+# index to pick up the scanned pages of PDFs already indexed is the user's call: --rebuild.)
 
 __all__ = ["EXTRACTION_VERSION", "SUPPORTED_SUFFIXES", "BadDocument", "ParsedDocument", "parse_document"]
 
