@@ -64,7 +64,10 @@ def _engine() -> Any:
     global _ENGINE
     with _ENGINE_LOCK:
         if _ENGINE is None:
-            import rapidocr
+            try:
+                import rapidocr
+            except ImportError as exc:
+                raise BadDocument(f"OCR needs the rapidocr package ({exc}); pip install rapidocr") from exc
 
             models = Path(rapidocr.__file__).resolve().parent / "models"
             params = {
@@ -124,17 +127,35 @@ def layout_text(boxes: list[tuple[float, float, float, str]]) -> str:
     return "".join(out)
 
 
-def ocr_image(image: Image.Image) -> OcrText:
-    """Recognise the text of one page image (any mode; transparency is laid on white); a
-    blank one (one flat colour) is not run through OCR."""
+def _rgb(image: Image.Image) -> Image.Image:
+    """``image`` as 8-bit RGB: transparency laid on white (black text on a clear background
+    would turn black on black), 16-bit and float greys scaled rather than clipped to white."""
     from PIL import Image as PILImage
 
     if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
         rgba = image.convert("RGBA")
         page = PILImage.new("RGB", rgba.size, (255, 255, 255))
         page.paste(rgba, mask=rgba.getchannel("A"))
-    else:
-        page = image.convert("RGB")
+        return page
+    if image.mode.startswith("I") or image.mode == "F":
+        import numpy as np
+
+        grey = np.asarray(image, dtype=np.float64)
+        top = float(grey.max()) if grey.size else 0.0
+        if top > 255:
+            scale = 255 / 65535  # 16-bit
+        elif image.mode == "F" and top <= 1.0:
+            scale = 255.0  # 0..1 floats
+        else:
+            scale = 1.0
+        return PILImage.fromarray(np.clip(grey * scale, 0, 255).astype(np.uint8)).convert("RGB")
+    return image.convert("RGB")
+
+
+def ocr_image(image: Image.Image) -> OcrText:
+    """Recognise the text of one page image (any mode, see :func:`_rgb`); a blank one (one
+    flat colour) is not run through OCR."""
+    page = _rgb(image)
     darkest, lightest = page.convert("L").getextrema()
     if lightest - darkest < BLANK_CONTRAST:
         return OcrText(text="", seconds=0.0, ran=False)
@@ -150,13 +171,17 @@ def ocr_image(image: Image.Image) -> OcrText:
 def read_image(data: bytes) -> OcrText:
     """The text of a ``.png`` / ``.jpg`` file; raises :class:`BadDocument` when it cannot be
     decoded or holds no text. A photo's EXIF orientation is applied first."""
+    import warnings
+
     from PIL import Image as PILImage
     from PIL import ImageOps, UnidentifiedImageError
 
     try:
-        with PILImage.open(io.BytesIO(data)) as opened:
-            image = ImageOps.exif_transpose(opened)
-            image.load()
+        with warnings.catch_warnings():  # a big scan is no attack; over twice the limit is refused
+            warnings.simplefilter("ignore", PILImage.DecompressionBombWarning)
+            with PILImage.open(io.BytesIO(data)) as opened:
+                image = ImageOps.exif_transpose(opened)
+                image.load()
     except PILImage.DecompressionBombError as exc:
         limit = 2 * (PILImage.MAX_IMAGE_PIXELS or 0) // 1_000_000
         raise BadDocument(f"image too large to read (over {limit} megapixels)") from exc
@@ -177,8 +202,10 @@ class PdfPages:
 
     def ocr(self, index: int) -> OcrText:
         """OCR of page ``index`` (0-based), rendered at :data:`OCR_DPI`."""
-        import pypdfium2
-
+        try:
+            import pypdfium2
+        except ImportError as exc:
+            raise BadDocument(f"OCR of a scanned PDF needs pypdfium2 ({exc}); pip install pypdfium2") from exc
         with _PDFIUM_LOCK:
             try:
                 if self._document is None:

@@ -224,3 +224,20 @@ def test_qa_index_prints_the_ocr_pages(tmp_path):
     assert out.returncode == 0, out.stderr
     assert "1 added" in out.stdout and "; 1 page OCR'd in " in out.stdout
     assert "Traceback" not in out.stderr and "RapidOCR" not in out.stderr  # its logger stays quiet
+
+
+@pytest.mark.slow
+def test_transparent_and_16_bit_images_are_read_not_blacked_or_whited_out(tmp_path):
+    import numpy as np
+    from PIL import Image
+
+    ink = np.asarray(_render(IMAGE_TEXT)) < 128  # where the text is
+    clear = Image.fromarray(np.dstack([np.zeros_like(ink, np.uint8)] * 3 + [(ink * 255).astype(np.uint8)]))
+    clear.save(tmp_path / "clear.png")  # black text on a transparent (black) background
+    deep = Image.fromarray(np.where(ink, 16384, 65535).astype(np.uint16))  # dark grey: clipped, all white
+    deep.save(tmp_path / "deep.png")
+    assert Image.open(tmp_path / "clear.png").mode == "RGBA" and Image.open(
+        tmp_path / "deep.png"
+    ).mode.startswith("I")
+    assert parse_document(tmp_path / "clear.png").text == IMAGE_TEXT
+    assert parse_document(tmp_path / "deep.png").text == IMAGE_TEXT
