@@ -91,6 +91,8 @@ def plan_update(
             continue
         try:
             parsed = parse_document(path, data)
+            report.ocr_pages += parsed.ocr_pages
+            report.ocr_seconds += parsed.ocr_seconds
             for note in parsed.warnings:
                 warn(f"{path}: {note}")
         except BadDocument as exc:

@@ -5,7 +5,8 @@ chunks and citations point into, so ``quote == ParsedDocument.text[start:end]`` 
 (and a PDF's page spans are offsets into it). Cleaning keeps sentences whole: wrapped
 lines of PDFs, e-mails and plain text are joined (``_text.py``), HTML inline elements
 flow into their sentence while block elements break it, and Markdown syntax is removed
-(``_markup.py``). A change to what the readers produce for the same bytes bumps
+(``_markup.py``). Scanned PDF pages (no text layer) and image files are read by OCR
+(``_ocr.py``). A change to what the readers produce for the same bytes bumps
 :data:`EXTRACTION_VERSION`; an index built with another version is rebuilt by the next
 ``qa index`` (``index/_store.py``).
 """
@@ -17,13 +18,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ._markup import html_to_text, markdown_to_text
+from ._ocr import NO_TEXT
 from ._text import BadDocument, clean, decode, join_pdf_lines, join_plain_lines
 
-SUPPORTED_SUFFIXES = (".txt", ".md", ".html", ".htm", ".pdf", ".docx")
+SUPPORTED_SUFFIXES = (".txt", ".md", ".html", ".htm", ".pdf", ".docx", ".png", ".jpg", ".jpeg")
 
 # 1: raw reader text (every wrapped line and inline tag broke a sentence)
 # 2: wrapped lines joined, inline HTML flowed, Markdown syntax removed, cp1252/Latin-1 read
 EXTRACTION_VERSION = 2
+# (OCR did not bump it: it reads only pages that gave no text before, and a rebuild of every
+# index to pick up the scanned pages of PDFs already indexed is the user's call: --rebuild.)
 
 __all__ = ["EXTRACTION_VERSION", "SUPPORTED_SUFFIXES", "BadDocument", "ParsedDocument", "parse_document"]
 
@@ -36,6 +40,9 @@ class ParsedDocument:
     pages: list[tuple[int, int, int]] = field(default_factory=list)
     # One-line notes for the person indexing (e.g. the encoding a non-UTF-8 file was read in).
     warnings: list[str] = field(default_factory=list)
+    # Pages read by OCR (scanned PDF pages without a text layer, image files) and its seconds.
+    ocr_pages: int = 0
+    ocr_seconds: float = 0.0
 
     def page_at(self, offset: int) -> int | None:
         return page_at(self.pages, offset)
@@ -115,19 +122,7 @@ def _read_pdf(path: Path, data: bytes) -> ParsedDocument:
                 reader.decrypt("")
             except Exception as exc:  # noqa: BLE001 - any failure means we cannot read it
                 raise BadDocument("encrypted PDF (needs a password)") from exc
-        parts: list[str] = []
-        pages: list[tuple[int, int, int]] = []
-        offset = 0
-        for number, page in enumerate(reader.pages, start=1):
-            page_text = join_pdf_lines(clean(page.extract_text() or "")).strip()
-            if not page_text:
-                continue
-            if parts:
-                parts.append("\n\n")
-                offset += 2
-            pages.append((offset, offset + len(page_text), number))
-            parts.append(page_text)
-            offset += len(page_text)
+        page_texts = [join_pdf_lines(clean(page.extract_text() or "")).strip() for page in reader.pages]
         meta_title = None
         try:
             meta_title = reader.metadata.title if reader.metadata else None
@@ -137,10 +132,59 @@ def _read_pdf(path: Path, data: bytes) -> ParsedDocument:
         raise
     except (PdfReadError, ValueError, KeyError, TypeError, OSError) as exc:
         raise BadDocument(f"corrupt or unreadable PDF ({type(exc).__name__})") from exc
-    text = "".join(parts)
-    if not text.strip():
-        raise BadDocument("PDF has no extractable text (scanned images need OCR first)")
-    return ParsedDocument(text=_check_text(text), title=meta_title or path.stem, pages=pages)
+    doc = ParsedDocument(text="", title=meta_title or path.stem)
+    if not all(page_texts):
+        _ocr_empty_pages(data, page_texts, doc)
+    parts: list[str] = []
+    offset = 0
+    for number, page_text in enumerate(page_texts, start=1):
+        if not page_text:
+            continue
+        if parts:
+            parts.append("\n\n")
+            offset += 2
+        doc.pages.append((offset, offset + len(page_text), number))
+        parts.append(page_text)
+        offset += len(page_text)
+    doc.text = "".join(parts)
+    if not doc.text.strip():
+        raise BadDocument(f"PDF has no text (no text layer, and {NO_TEXT})")
+    _check_text(doc.text)
+    return doc
+
+
+def _ocr_empty_pages(data: bytes, page_texts: list[str], doc: ParsedDocument) -> None:
+    """Fill in, by OCR, the pages whose text layer is empty (scans); pages with a text layer
+    keep it. Pages where OCR finds nothing stay empty and are named in one warning."""
+    from ._ocr import PdfPages
+
+    renderer = PdfPages(data)
+    empty: list[int] = []
+    try:
+        for index, page_text in enumerate(page_texts):
+            if page_text:
+                continue
+            result = renderer.ocr(index)
+            doc.ocr_pages += result.ran
+            doc.ocr_seconds += result.seconds
+            page_texts[index] = result.text
+            if result.ran and not result.text:
+                empty.append(index + 1)
+    finally:
+        renderer.close()
+    if empty:
+        doc.warnings.append(f"{NO_TEXT} on page{'s' if len(empty) > 1 else ''} " + ", ".join(map(str, empty)))
+
+
+def _read_image(path: Path, data: bytes) -> ParsedDocument:
+    """An image file is one page of text read by OCR."""
+    from ._ocr import read_image
+
+    result = read_image(data)
+    text = _check_text(result.text)
+    return ParsedDocument(
+        text=text, title=path.stem, pages=[(0, len(text), 1)], ocr_pages=1, ocr_seconds=result.seconds
+    )
 
 
 def _read_docx(path: Path, data: bytes) -> ParsedDocument:
@@ -173,6 +217,9 @@ _READERS = {
     ".htm": _read_html,
     ".pdf": _read_pdf,
     ".docx": _read_docx,
+    ".png": _read_image,
+    ".jpg": _read_image,
+    ".jpeg": _read_image,
 }
 
 

@@ -42,6 +42,8 @@ class IndexReport:
     embedded_chunks: int = 0
     seconds: float = 0.0
     index_dir: str = ""
+    ocr_pages: int = 0  # pages read by OCR (scanned PDF pages, image files) in this update
+    ocr_seconds: float = 0.0
 
     def skip(self, path: str, kind: str, reason: str) -> None:
         """Record a file left out; ``kind`` is what the summary counts it under."""
@@ -61,9 +63,12 @@ class IndexReport:
         skipped = f"{len(self.skipped)} skipped"
         if self.skipped:
             skipped += " (" + ", ".join(f"{n} {kind}" for kind, n in self.skipped_by_reason().items()) + ")"
+        ocr = ""
+        if self.ocr_pages > 0:
+            ocr = f"; {self.ocr_pages} page{'s' if self.ocr_pages != 1 else ''} OCR'd in {self.ocr_seconds:.1f}s"
         return (
             f"{len(self.added)} added, {len(self.updated)} updated, {len(self.removed)} removed, "
             f"{len(self.unchanged)} unchanged, {skipped}; "
             f"{self.n_documents} documents, {self.n_chunks} chunks in {self.index_dir} "
-            f"({self.seconds:.1f}s)"
+            f"({self.seconds:.1f}s){ocr}"
         )

@@ -153,7 +153,7 @@ def build_parser(settings: Settings | LazySettings | None = None) -> argparse.Ar
         )
 
     p = sub.add_parser("index", help="index (or incrementally re-index) a folder of documents")
-    p.add_argument("docs", help="folder (or file) of .txt .md .html .pdf .docx documents")
+    p.add_argument("docs", help="folder (or file) of .txt .md .html .pdf .docx .png .jpg documents")
     add_index_dir(p)
     p.add_argument("--rebuild", action="store_true", help="discard the index and embed everything")
     p.add_argument("--chunk-size", type=int, default=200, help="tokens per chunk (default 200)")

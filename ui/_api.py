@@ -160,7 +160,7 @@ def native_router(service: ChatService, door: ApiLogin) -> APIRouter:
         responses={413: {"description": "every file too large"}, 415: {"description": "unsupported types"}},
     )
     def upload(
-        files: Annotated[list[UploadFile], File(description=".txt .md .html .pdf .docx")],
+        files: Annotated[list[UploadFile], File(description=".txt .md .html .pdf .docx .png .jpg .jpeg")],
     ) -> JSONResponse:
         """The web chat's upload: the same checks (type, size, readable), names and indexing run."""
         with tempfile.TemporaryDirectory(prefix="qa-api-upload-") as tmp:

@@ -273,7 +273,7 @@ def build_blocks(service: ChatService) -> gr.Blocks:
         return table, gr.Dropdown(choices=[row[0] for row in table]), live
 
     mb = service.library.max_upload_mb
-    kinds = ".txt .md .html .pdf .docx"
+    kinds = ".txt .md .html .pdf .docx .png .jpg"
     # Uploads never handed to an event (a client can POST to the endpoint alone) expire.
     blocks_options: dict[str, Any] = {"delete_cache": UPLOAD_EXPIRY}
     with gr.Blocks(title="qa — answers with sources", analytics_enabled=False, **blocks_options) as demo:

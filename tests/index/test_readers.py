@@ -65,7 +65,8 @@ def test_docx(tmp_path):
         ("empty.md", b"", "empty"),
         ("blank.txt", b"   \n\n  ", "no text"),
         ("fake.docx", b"this is not a zip file", "DOCX"),
-        ("image.png", b"\x89PNG", "unsupported"),
+        ("image.png", b"\x89PNG", "unreadable image"),  # read by OCR, so a broken one is one line
+        ("drawing.gif", b"GIF89a", "unsupported"),
     ],
 )
 def test_bad_files_have_one_line_reasons(tmp_path, name, content, reason):
@@ -97,6 +98,6 @@ def test_unreadable_file_is_reported(tmp_path):
 def test_iter_files_skips_hidden_and_unsupported(tmp_path):
     (tmp_path / "sub").mkdir()
     (tmp_path / ".hidden").mkdir()
-    for rel in ("a.txt", "sub/b.md", ".hidden/c.txt", "d.png", "sub/.e.txt"):
+    for rel in ("a.txt", "sub/b.md", ".hidden/c.txt", "d.gif", "sub/.e.txt"):
         (tmp_path / rel).write_text("x", encoding="utf-8")
     assert [p.relative_to(tmp_path).as_posix() for p in iter_files(tmp_path)] == ["a.txt", "sub/b.md"]

@@ -104,7 +104,7 @@ def test_index_counts_skips_by_reason_and_verbose_lists_them_escaped(tmp_path):
     assert lines[0].startswith("2 added, 0 updated, 0 removed, 0 unchanged, 2 skipped (1 broken symlink, 1 unsupported")
     assert sorted(lines[1:]) == [
         f"  skipped {docs}/dangling.txt: broken symlink (its target does not exist)",
-        f"  skipped {docs}/table.xlsx: unsupported file type .xlsx; use one of .txt, .md, .html, .htm, .pdf, .docx",
+        f"  skipped {docs}/table.xlsx: unsupported file type .xlsx; use one of .txt, .md, .html, .htm, .pdf, .docx, .png, .jpg, .jpeg",
     ]
     assert out.stderr.splitlines() == [
         f"qa: warning: skipped {docs}/dangling.txt: broken symlink (its target does not exist)"
