@@ -27,6 +27,7 @@ from qa import Answer, Turn
 
 from ._api_base import APIError, ApiLogin, one_line
 from ._docs import Progress, UnknownDocument
+from ._upload_cap import MAX_UPLOAD_FILES, UploadLimits, capped_route
 
 if TYPE_CHECKING:
     from ._service import ChatService
@@ -153,16 +154,11 @@ def native_router(service: ChatService, door: ApiLogin) -> APIRouter:
             ]
         )
 
-    @router.post(
-        "/documents",
-        response_model=UploadResult,
-        summary="Upload documents (multipart field `files`, one or more) and index them",
-        responses={413: {"description": "every file too large"}, 415: {"description": "unsupported types"}},
-    )
     def upload(
         files: Annotated[list[UploadFile], File(description=".txt .md .html .pdf .docx")],
     ) -> JSONResponse:
-        """The web chat's upload: the same checks (type, size, readable), names and indexing run."""
+        """The web chat's upload: the same checks (type, size, readable), names and indexing run.
+        A body over the limits is refused as it streams in, before it is all read (413)."""
         with tempfile.TemporaryDirectory(prefix="qa-api-upload-") as tmp:
             pairs = []
             for i, f in enumerate(files):
@@ -181,6 +177,21 @@ def native_router(service: ChatService, door: ApiLogin) -> APIRouter:
             first = next((r.reason for r in results if r.reason), "no file was added")
             return JSONResponse({"error": f"files: {first}", **body.model_dump(mode="json")}, status)
         return JSONResponse(body.model_dump(mode="json"))
+
+    router.add_api_route(
+        "/documents",
+        upload,
+        methods=["POST"],
+        response_model=UploadResult,
+        summary="Upload documents (multipart field `files`, one or more) and index them",
+        responses={
+            413: {"description": f"a file over --max-upload-mb, or more than {MAX_UPLOAD_FILES} files"},
+            415: {"description": "unsupported types"},
+        },
+        route_class_override=capped_route(
+            lambda: UploadLimits(service.library.max_bytes, service.library.max_upload_mb), door
+        ),
+    )
 
     @router.delete(
         "/documents/{name:path}",
