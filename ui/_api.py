@@ -5,7 +5,7 @@ handlers), so ``qa serve`` serves the chat, this API and the OpenAI-compatible r
 (:mod:`ui._openai`) at one address. Every route goes through the same :class:`ChatService`
 as the chat: the same Assistant and answering lock, the same checked uploads and indexing
 (:class:`ui._docs.Library`). Each request passes its generator and top-k into its own call.
-The schema is at ``/openapi.json``, the Swagger page at ``/docs``.
+The schema is at ``/openapi.json``, the Swagger page at ``/docs`` (:mod:`ui._api_docs`).
 """
 
 from __future__ import annotations
@@ -18,8 +18,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 from fastapi import APIRouter, Depends, File, UploadFile
-from fastapi.openapi.docs import get_swagger_ui_html
-from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -215,38 +213,5 @@ def native_router(service: ChatService, door: ApiLogin) -> APIRouter:
 
         docs = service.library.documents()
         return Health(documents=len(docs), chunks=sum(d.chunks for d in docs), reader=reader_version())
-
-    return router
-
-
-def docs_router(routes: list[Any], door: ApiLogin) -> APIRouter:
-    """``/openapi.json`` (the API's routes only, not Gradio's) and its Swagger page ``/docs``."""
-    router = APIRouter(dependencies=[Depends(door)], include_in_schema=False)
-    cache: dict[str, Any] = {}
-
-    @router.get("/openapi.json")
-    def openapi() -> JSONResponse:
-        if not cache:
-            cache.update(
-                get_openapi(
-                    title="qa HTTP API",
-                    version="1",
-                    description="Grounded, cited answers over the indexed documents; OpenAI-compatible "
-                    "chat completions under /v1. With a login configured, send HTTP basic auth or "
-                    "`Authorization: Bearer user:password` (or the password alone).",
-                    routes=routes,
-                )
-            )
-            if door.logins:
-                cache.setdefault("components", {})["securitySchemes"] = {
-                    "basic": {"type": "http", "scheme": "basic"},
-                    "bearer": {"type": "http", "scheme": "bearer"},
-                }
-                cache["security"] = [{"basic": []}, {"bearer": []}]
-        return JSONResponse(cache)
-
-    @router.get("/docs")
-    def docs():
-        return get_swagger_ui_html(openapi_url="/openapi.json", title="qa HTTP API")
 
     return router

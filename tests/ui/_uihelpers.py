@@ -53,7 +53,7 @@ def start_server(docs: Path, index: Path, embedder) -> Server:
         server_port=port,
         prevent_thread_lock=True,
         quiet=True,
-        **ui.launch_options(UPLOAD_LIMIT_MB),
+        **ui.launch_options(UPLOAD_LIMIT_MB, app=app),  # the HTTP API beside the chat, as qa serve
     )
     return Server(f"http://127.0.0.1:{port}/", docs, index, app)
 

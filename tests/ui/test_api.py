@@ -339,7 +339,12 @@ def test_every_route_needs_the_login(api):
     routes = [(m.upper(), p.replace("{name}", "x.txt")) for p, ops in schema["paths"].items() for m in ops]
     assert len(routes) >= 7
     with httpx.Client(base_url=api.base, timeout=30) as anonymous:
-        for method, path in [*routes, ("GET", "/openapi.json"), ("GET", "/docs")]:
+        for method, path in [
+            *routes,
+            ("GET", "/openapi.json"),
+            ("GET", "/docs"),
+            ("GET", "/docs/static/x.css"),
+        ]:
             r = anonymous.request(method, path, json={} if method == "POST" else None)
             assert "login is required" in one_line_error(r, 401), (method, path)
             assert r.headers["www-authenticate"].startswith("Basic")
