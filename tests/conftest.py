@@ -127,6 +127,8 @@ MARKS: dict[str, dict[str, tuple[str, ...]]] = {
         ),
         "tests/ui/test_api.py": ("fixture:api",),
         "tests/ui/test_serve_cli.py": ("fixture:served",),
+        "tests/ui/test_api_limits.py": ("fixture:served",),  # its own qa serve, ~15 s to start
+        "tests/ui/test_api_docs.py": ("*",),  # the in-process server, when no other test started it
         # below 5 s each, but together what keeps `make check` over a minute
         "tests/index/test_milvus.py": ("*",),  # milvus-lite: 2-4 s a test, 17 s for its CLI one
         "tests/ui/test_milvus_serving.py": ("*",),
