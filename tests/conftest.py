@@ -1,12 +1,16 @@
-"""Shared fixtures: the real embedder and a real index of the seed article, built once."""
+"""Shared fixtures: the real embedder and a real index of the seed article, built once; the
+packaged GGUF model and a real OpenAI-compatible LLM server over it (tests/qa and tests/ui)."""
 
 from __future__ import annotations
 
 import os
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from _servers import LLM_SERVER_KEY
+from _servers import llm_server as start_llm_server
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
@@ -40,6 +44,28 @@ def seed_bot(seed_index, embedder):
     from qa import Assistant
 
     return Assistant(seed_index, embedder=embedder).warm_up()
+
+
+@pytest.fixture(scope="session")
+def gguf_path() -> Path:
+    """The packaged Gemma 3 270M GGUF, assembled into the cache once."""
+    from qa._llm import packaged_model_path
+
+    return packaged_model_path()
+
+
+@pytest.fixture(scope="session")
+def server_key() -> str:
+    return LLM_SERVER_KEY
+
+
+@pytest.fixture(scope="session")
+def llm_server(gguf_path, tmp_path_factory) -> Iterator[str]:
+    """``python -m llama_cpp.server`` with an API key on a free port, for the whole session; its
+    base URL (``http://127.0.0.1:PORT/v1``)."""
+    log = tmp_path_factory.mktemp("llm-server") / "server.log"
+    with start_llm_server(gguf_path, log) as base_url:
+        yield base_url
 
 
 @pytest.fixture()
@@ -101,6 +127,8 @@ MARKS: dict[str, dict[str, tuple[str, ...]]] = {
         ),
         "tests/ui/test_api.py": ("fixture:api",),
         "tests/ui/test_serve_cli.py": ("fixture:served",),
+        "tests/ui/test_api_limits.py": ("fixture:served",),  # its own qa serve, ~15 s to start
+        "tests/ui/test_api_docs.py": ("*",),  # the in-process server, when no other test started it
         # below 5 s each, but together what keeps `make check` over a minute
         "tests/index/test_milvus.py": ("*",),  # milvus-lite: 2-4 s a test, 17 s for its CLI one
         "tests/ui/test_milvus_serving.py": ("*",),

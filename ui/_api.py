@@ -5,7 +5,7 @@ handlers), so ``qa serve`` serves the chat, this API and the OpenAI-compatible r
 (:mod:`ui._openai`) at one address. Every route goes through the same :class:`ChatService`
 as the chat: the same Assistant and answering lock, the same checked uploads and indexing
 (:class:`ui._docs.Library`). Each request passes its generator and top-k into its own call.
-The schema is at ``/openapi.json``, the Swagger page at ``/docs``.
+The schema is at ``/openapi.json``, the Swagger page at ``/docs`` (:mod:`ui._api_docs`).
 """
 
 from __future__ import annotations
@@ -18,8 +18,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 from fastapi import APIRouter, Depends, File, UploadFile
-from fastapi.openapi.docs import get_swagger_ui_html
-from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -27,6 +25,7 @@ from qa import Answer, Turn
 
 from ._api_base import APIError, ApiLogin, one_line
 from ._docs import Progress, UnknownDocument
+from ._upload_cap import MAX_UPLOAD_FILES, UploadLimits, capped_route
 
 if TYPE_CHECKING:
     from ._service import ChatService
@@ -153,16 +152,11 @@ def native_router(service: ChatService, door: ApiLogin) -> APIRouter:
             ]
         )
 
-    @router.post(
-        "/documents",
-        response_model=UploadResult,
-        summary="Upload documents (multipart field `files`, one or more) and index them",
-        responses={413: {"description": "every file too large"}, 415: {"description": "unsupported types"}},
-    )
     def upload(
         files: Annotated[list[UploadFile], File(description=".txt .md .html .pdf .docx .png .jpg .jpeg")],
     ) -> JSONResponse:
-        """The web chat's upload: the same checks (type, size, readable), names and indexing run."""
+        """The web chat's upload: the same checks (type, size, readable), names and indexing run.
+        A body over the limits is refused as it streams in, before it is all read (413)."""
         with tempfile.TemporaryDirectory(prefix="qa-api-upload-") as tmp:
             pairs = []
             for i, f in enumerate(files):
@@ -181,6 +175,21 @@ def native_router(service: ChatService, door: ApiLogin) -> APIRouter:
             first = next((r.reason for r in results if r.reason), "no file was added")
             return JSONResponse({"error": f"files: {first}", **body.model_dump(mode="json")}, status)
         return JSONResponse(body.model_dump(mode="json"))
+
+    router.add_api_route(
+        "/documents",
+        upload,
+        methods=["POST"],
+        response_model=UploadResult,
+        summary="Upload documents (multipart field `files`, one or more) and index them",
+        responses={
+            413: {"description": f"a file over --max-upload-mb, or more than {MAX_UPLOAD_FILES} files"},
+            415: {"description": "unsupported types"},
+        },
+        route_class_override=capped_route(
+            lambda: UploadLimits(service.library.max_bytes, service.library.max_upload_mb), door
+        ),
+    )
 
     @router.delete(
         "/documents/{name:path}",
@@ -204,38 +213,5 @@ def native_router(service: ChatService, door: ApiLogin) -> APIRouter:
 
         docs = service.library.documents()
         return Health(documents=len(docs), chunks=sum(d.chunks for d in docs), reader=reader_version())
-
-    return router
-
-
-def docs_router(routes: list[Any], door: ApiLogin) -> APIRouter:
-    """``/openapi.json`` (the API's routes only, not Gradio's) and its Swagger page ``/docs``."""
-    router = APIRouter(dependencies=[Depends(door)], include_in_schema=False)
-    cache: dict[str, Any] = {}
-
-    @router.get("/openapi.json")
-    def openapi() -> JSONResponse:
-        if not cache:
-            cache.update(
-                get_openapi(
-                    title="qa HTTP API",
-                    version="1",
-                    description="Grounded, cited answers over the indexed documents; OpenAI-compatible "
-                    "chat completions under /v1. With a login configured, send HTTP basic auth or "
-                    "`Authorization: Bearer user:password` (or the password alone).",
-                    routes=routes,
-                )
-            )
-            if door.logins:
-                cache.setdefault("components", {})["securitySchemes"] = {
-                    "basic": {"type": "http", "scheme": "basic"},
-                    "bearer": {"type": "http", "scheme": "bearer"},
-                }
-                cache["security"] = [{"basic": []}, {"bearer": []}]
-        return JSONResponse(cache)
-
-    @router.get("/docs")
-    def docs():
-        return get_swagger_ui_html(openapi_url="/openapi.json", title="qa HTTP API")
 
     return router

@@ -39,6 +39,14 @@ class APIError(Exception):
         self.headers = headers
 
 
+class UploadTooLarge(StarletteHTTPException):
+    """An upload passed a limit while its body streamed in (raised from the body's ``receive``,
+    see :mod:`ui._upload_cap`): 413, its detail the whole one-line message."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(status_code=413, detail=one_line(message))
+
+
 def one_line(message: str) -> str:
     """A message as one short line, its first letter lowercased unless it starts a name (PDF, BTC)."""
     text = " ".join(str(message).split())
@@ -100,6 +108,10 @@ async def on_api_error(request: Request, exc: APIError):
     return error_response(exc.status, exc.message, exc.headers)
 
 
+async def on_upload_too_large(request: Request, exc: UploadTooLarge):
+    return error_response(exc.status_code, str(exc.detail))
+
+
 async def on_qa_error(request: Request, exc: Exception):
     """A QAError no route turned into a 4xx (the index or an LLM backend failing): 503, one line."""
     return error_response(503, f"could not answer: {exc}")
@@ -121,6 +133,7 @@ def exception_handlers() -> dict[Any, Any]:
         RequestValidationError: on_validation_error,
         StarletteHTTPException: on_http_error,
         APIError: on_api_error,
+        UploadTooLarge: on_upload_too_large,
         QAError: on_qa_error,
         Exception: on_unexpected,
     }

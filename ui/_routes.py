@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from ._api import docs_router, native_router
+from ._api import native_router
 from ._api_base import ApiLogin, exception_handlers
+from ._api_docs import docs_router
 from ._guard import LoginThrottle
 from ._openai import openai_router
 

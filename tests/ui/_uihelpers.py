@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -13,6 +12,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from _servers import free_port as free_port  # re-exported: the UI tests take it from here
+from _servers import stop
 
 REPO = Path(__file__).resolve().parents[2]
 SEEDS = REPO / "seeds"
@@ -41,12 +43,6 @@ class Server:
         return Client(self.url, verbose=False)
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def start_server(docs: Path, index: Path, embedder) -> Server:
     import ui
 
@@ -57,7 +53,7 @@ def start_server(docs: Path, index: Path, embedder) -> Server:
         server_port=port,
         prevent_thread_lock=True,
         quiet=True,
-        **ui.launch_options(UPLOAD_LIMIT_MB),
+        **ui.launch_options(UPLOAD_LIMIT_MB, app=app),  # the HTTP API beside the chat, as qa serve
     )
     return Server(f"http://127.0.0.1:{port}/", docs, index, app)
 
@@ -108,11 +104,7 @@ def qa_serve(*args: str, log: Path, env: dict | None = None, timeout: float = 30
         assert "Running on" in text, text
         yield text.splitlines(keepends=True)
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        stop(proc)
 
 
 def reply_text(chat: list[dict]) -> str:

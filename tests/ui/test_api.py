@@ -279,7 +279,8 @@ def test_each_request_gets_its_own_generator_and_options(api):
     """Three clients at once, each several times: extractive with top-k 1, the default generator
     with top-k 3, and openai-like, which this server has no LLM server for. Each gets its own
     every time: the extractive ones with their own number of passages, openai-like its one-line
-    refusal, never another client's answer."""
+    refusal, never another client's answer. (tests/ui/test_api_llm.py runs two real generators
+    side by side, with an LLM server behind openai-like.)"""
     models = [m.id for m in api.openai().models.list()]
     assert "qa-extractive" in models and "qa-openai-like" not in models
     rounds, start = 4, threading.Barrier(3)
@@ -338,7 +339,12 @@ def test_every_route_needs_the_login(api):
     routes = [(m.upper(), p.replace("{name}", "x.txt")) for p, ops in schema["paths"].items() for m in ops]
     assert len(routes) >= 7
     with httpx.Client(base_url=api.base, timeout=30) as anonymous:
-        for method, path in [*routes, ("GET", "/openapi.json"), ("GET", "/docs")]:
+        for method, path in [
+            *routes,
+            ("GET", "/openapi.json"),
+            ("GET", "/docs"),
+            ("GET", "/docs/static/x.css"),
+        ]:
             r = anonymous.request(method, path, json={} if method == "POST" else None)
             assert "login is required" in one_line_error(r, 401), (method, path)
             assert r.headers["www-authenticate"].startswith("Basic")

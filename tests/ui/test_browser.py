@@ -170,3 +170,31 @@ def test_upload_of_an_unsupported_type_is_refused_in_the_page(page, server, tmp_
     assert "tonnage.csv" in message and "\n" not in message.strip()  # Gradio's own one-line check
     assert not (server.docs / "tonnage.csv").exists()
     assert "Traceback" not in page.content()
+
+
+def test_swagger_page_renders_the_api_offline(browser, server):
+    """/docs with every request to another host refused, as on a machine without internet:
+    Swagger UI (served by this server) still lists the API's operations."""
+    context = browser.new_context()
+    refused: list[str] = []
+
+    def offline(route) -> None:
+        if urlparse(route.request.url).hostname == "127.0.0.1":
+            route.continue_()
+        else:
+            refused.append(route.request.url)
+            route.abort()
+
+    context.route("**/*", offline)
+    page = context.new_page()
+    page.set_default_timeout(TIMEOUT_MS)
+    try:
+        page.goto(server.url + "docs", wait_until="domcontentloaded")
+        page.wait_for_selector('.opblock-summary-path[data-path="/v1/answer"]')
+        shown = page.locator(".opblock-summary-path")  # the path as text, with a <wbr> at each /
+        paths = {shown.nth(i).inner_text().replace("\u200b", "") for i in range(shown.count())}
+        assert {"/v1/answer", "/v1/documents", "/v1/chat/completions"} <= paths
+        assert "Unable to render" not in page.content()
+    finally:
+        context.close()
+    assert not refused, f"the docs page reached for the internet: {refused}"
