@@ -35,10 +35,14 @@ def fsync_dir(path: Path) -> None:
 
 
 def fsync_tree(folder: Path) -> None:
-    """Every file under ``folder`` and the folders themselves on disk, before a commit."""
+    """Every new file under ``folder`` and the folders themselves on disk, before a commit.
+
+    A file with more than one link is a kept segment's, synced when it was first written.
+    """
     for path in folder.rglob("*"):
         if path.is_file():
-            fsync_file(path)
+            if path.stat().st_nlink == 1:
+                fsync_file(path)
         elif path.is_dir():
             fsync_dir(path)
     fsync_dir(folder)

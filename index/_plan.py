@@ -7,6 +7,7 @@ was indexed before keeps its last good version rather than being lost.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,6 +18,11 @@ from ._readers import BadDocument, ParsedDocument, content_hash, parse_document,
 from ._report import IndexReport
 from ._walk import FAILED, INVALID, UNREADABLE, UNREADABLE_FOLDER, UNSUPPORTED, walk
 
+# A file whose size and modification time are those recorded when it was last hashed is
+# taken as unchanged without reading it, unless it was modified within this many
+# nanoseconds of that hashing (a coarse-grained clock could hide a second write).
+RACY_NS = 2_000_000_000
+
 
 @dataclass(frozen=True)
 class Keep:
@@ -24,6 +30,7 @@ class Keep:
 
     key: str
     hash: str
+    stat: dict[str, int] | None = None  # a fresh size/mtime record, when the file was read again
 
 
 @dataclass(frozen=True)
@@ -33,6 +40,7 @@ class Change:
     key: str
     hash: str
     parsed: ParsedDocument
+    stat: dict[str, int] | None = None
 
 
 @dataclass
@@ -43,6 +51,11 @@ class Plan:
     @property
     def keys(self) -> set[str]:
         return {p.key for p in self.items}
+
+    @property
+    def stats(self) -> dict[str, dict[str, int]]:
+        """Size and modification time of each file read, for the next update's quick check."""
+        return {p.key: p.stat for p in self.items if p.stat is not None}
 
     @property
     def changes(self) -> list[Change]:
@@ -79,6 +92,11 @@ def plan_update(
     for path in walked.files:
         key = path.relative_to(base).as_posix()
         plan.paths[key] = path
+        stat = _stat(path)
+        if key in previous and _same_file(previous[key], stat):
+            plan.items.append(Keep(key, previous[key]["hash"]))
+            report.unchanged.append(key)
+            continue
         try:
             data = read_bytes(path)
         except BadDocument as exc:
@@ -86,7 +104,7 @@ def plan_update(
             continue
         digest = content_hash(data)
         if key in previous and previous[key]["hash"] == digest:
-            plan.items.append(Keep(key, digest))
+            plan.items.append(Keep(key, digest, stat))
             report.unchanged.append(key)
             continue
         try:
@@ -101,11 +119,30 @@ def plan_update(
         except Exception as exc:  # noqa: BLE001 - one file must never stop the others
             skip(path, key, FAILED, f"failed while reading it ({cause(exc)})")
             continue
-        plan.items.append(Change(key, digest, parsed))
+        plan.items.append(Change(key, digest, parsed, stat))
         (report.updated if key in previous else report.added).append(key)
     planned = plan.keys
     report.removed = sorted(k for k in previous if k not in planned)
     return plan
+
+
+def _stat(path: Path) -> dict[str, int] | None:
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return {"size": st.st_size, "mtime_ns": st.st_mtime_ns, "seen_ns": time.time_ns()}
+
+
+def _same_file(recorded: dict[str, Any], stat: dict[str, int] | None) -> bool:
+    """The file is as it was when last hashed: same size and modification time, and not
+    modified so close to that hashing that a second write could share the timestamp."""
+    return (
+        stat is not None
+        and recorded.get("size") == stat["size"]
+        and recorded.get("mtime_ns") == stat["mtime_ns"]
+        and stat["mtime_ns"] < int(recorded.get("seen_ns", 0)) - RACY_NS
+    )
 
 
 def drop_failed(

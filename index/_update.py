@@ -132,6 +132,7 @@ def update_index(
                 list(builds.values()),
                 writer,
                 meta,
+                plan.stats,
             )
             writer.before_commit(index_dir, staging)
             commit(index_dir, staging)

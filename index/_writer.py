@@ -46,6 +46,7 @@ def write_generation(
     builds: list[DocBuild],
     writer: StoreWriter,
     meta: dict[str, Any],
+    stats: dict[str, dict[str, int]] | None = None,
 ) -> dict[str, Any]:
     """Lay out ``staging``: ``keep`` (keys of live documents that stay), ``builds`` (new
     documents, embedded) in a new segment, merges as ``to_merge`` asks; returns the manifest."""
@@ -79,6 +80,9 @@ def write_generation(
         for d in documents.values():
             if d["segment"] in names:
                 d["segment"] = merged.name
+    for key, stat in (stats or {}).items():  # what the next update's quick check compares
+        if key in documents:
+            documents[key].update(stat)
     for e in entries:
         if folders[e.name].parent != staging:
             link_segment(folders[e.name], staging)

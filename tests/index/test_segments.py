@@ -128,3 +128,35 @@ def test_an_index_in_format_2_is_migrated_without_embedding(tmp_path, folder, em
     assert any("migrating it to format 3" in w for w in warnings)
     assert _manifest(index_dir)["format_version"] == 3
     assert _signature(index_dir, embedder, questions) == expected
+
+
+def test_unchanged_files_are_known_by_size_and_time_and_edits_still_seen(
+    tmp_path, folder, embedder, monkeypatch
+):
+    """A file whose size and modification time match what was recorded when it was hashed
+    is not read again; a file edited since, even to the same size, is."""
+    import os
+
+    from index import _plan
+
+    index_dir = tmp_path / "idx"
+    update_index(folder, index_dir, embedder=embedder, show_progress=False)
+    old = 1_600_000_000_000_000_000  # files last written long before they were hashed
+    for path in folder.iterdir():
+        os.utime(path, ns=(old, old))
+    (folder / "tram.txt").write_text(NOTES["tram.txt"] + " ", encoding="utf-8")  # records fresh stats
+    update_index(folder, index_dir, embedder=embedder, show_progress=False)
+    os.utime(folder / "tram.txt", ns=(old, old))
+    (folder / "ferry.txt").write_text("The night ferry leaves at 23:10.", encoding="utf-8")
+    os.utime(folder / "ferry.txt", ns=(old, old))
+    update_index(folder, index_dir, embedder=embedder, show_progress=False)  # records tram's new time too
+    reads: list[Path] = []
+    real = _plan.read_bytes
+    monkeypatch.setattr(_plan, "read_bytes", lambda p: reads.append(p) or real(p))
+    r = update_index(folder, index_dir, embedder=embedder, show_progress=False)
+    assert reads == [] and len(r.unchanged) == len(NOTES) + 2
+    bakery = folder / "bakery.txt"
+    bakery.write_text(NOTES["bakery.txt"].replace("640", "720"), encoding="utf-8")  # the same size
+    os.utime(bakery, ns=(old + 1, old + 1))  # an edit moves the time, if only by a nanosecond
+    r = update_index(folder, index_dir, embedder=embedder, show_progress=False)
+    assert reads == [bakery] and r.updated == ["bakery.txt"]
