@@ -100,6 +100,7 @@ def ingest_milvus(
     folder: Path, texts: list[str], vecs: np.ndarray, uri: str | None, index_type: str, token: str = ""
 ):
     from index import _milvus as m
+    from index import _milvus_backend as mb
 
     uri = uri or str(folder / "bench.db")
     collection = f"qa_bench_{len(texts)}_{int(time.time())}"
@@ -116,10 +117,10 @@ def ingest_milvus(
             batch = []
     if batch:
         m.insert_nodes(store, uri, batch)
-    lexicon = m.Lexicon(0, {}).updated([], texts)
+    lexicon = mb.Lexicon(0, {}).updated([], texts)
     m.flush(store, uri)
     seconds = time.perf_counter() - t0
-    return seconds, m.MilvusBackend(store, ids, lexicon, uri), (uri, token, collection)
+    return seconds, mb.MilvusBackend(store, ids, lexicon, uri), (uri, token, collection)
 
 
 def measure(backend, qvecs: np.ndarray, questions: list[str]) -> tuple[list[float], list[float]]:

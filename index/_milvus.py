@@ -2,9 +2,10 @@
 
 Everything goes through llama-index's ``MilvusVectorStore`` (add, delete, dense query,
 and full-text query with Milvus' built-in BM25 function). The generation folder keeps
-what answering reads per sentence (documents, spans, sentence vectors) plus the
-document frequencies the answer scorer weighs terms with, a table the size of the
-vocabulary, not of the corpus.
+what answering reads per sentence (documents, spans) plus the document frequencies
+the answer scorer weighs terms with, a table the size of the vocabulary, not of the
+corpus. This module talks to Milvus; ``_milvus_backend`` is a loaded generation's view
+of the collection, ``_milvus_store`` an update's side.
 
 Nodes are keyed by document path, content hash and chunk number, so a node belongs
 to exactly one version of one document: an update inserts the nodes of new and
@@ -29,8 +30,7 @@ import logging
 import os
 import re
 import socket
-from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -43,7 +43,6 @@ from ._lexical import tokens
 os.environ.setdefault("GRPC_VERBOSITY", "NONE")
 
 PENDING_FILE = "milvus-pending.json"
-LEXICON_FILE = "lexicon.json"
 DEFAULT_LITE_FILE = "milvus.db"
 CONNECT_TIMEOUT = 10.0
 BATCH = 512
@@ -299,154 +298,6 @@ def drop_collection(uri: str, token: str, collection: str) -> None:
     with guard(uri, "dropping collection " + collection):
         if client.has_collection(collection):
             client.drop_collection(collection)
-
-
-# ---------------------------------------------------------------- lexicon (document frequencies)
-
-
-class Lexicon:
-    """Chunk counts per token: BM25's idf for the answer scorer, without holding the BM25 index."""
-
-    def __init__(self, n_docs: int, df: dict[str, int]) -> None:
-        self.n_docs = n_docs
-        self.df = df
-
-    def idf(self, token: str) -> float:
-        df = self.df.get(token, 0)
-        return float(np.log(1 + (self.n_docs - df + 0.5) / (df + 0.5)))
-
-    def updated(self, removed: Iterable[str], added: Iterable[str]) -> Lexicon:
-        df = Counter(self.df)
-        n = self.n_docs
-        for text in removed:
-            df.subtract(set(tokens(text)))
-            n -= 1
-        for text in added:
-            df.update(set(tokens(text)))
-            n += 1
-        return Lexicon(n, {t: c for t, c in df.items() if c > 0})
-
-    def save(self, path: Path) -> None:
-        path.write_text(
-            json.dumps({"n_docs": self.n_docs, "df": self.df}, ensure_ascii=False), encoding="utf-8"
-        )
-
-    @classmethod
-    def load(cls, path: Path) -> Lexicon:
-        data = json.loads(path.read_text(encoding="utf-8"))
-        return cls(int(data["n_docs"]), data["df"])
-
-
-# ---------------------------------------------------------------- reading
-
-
-class MilvusLexical:
-    """``search``/``idf`` like the FAISS store's ``SegmentedBM25``, with the search done by Milvus' BM25."""
-
-    def __init__(self, backend: MilvusBackend, lexicon: Lexicon) -> None:
-        self._backend = backend
-        self.lexicon = lexicon
-        self.n_docs = lexicon.n_docs
-
-    def idf(self, token: str) -> float:
-        return self.lexicon.idf(token)
-
-    def search(self, query: str, k: int) -> list[tuple[int, float]]:
-        text = lex_text(query)
-        if not text or not self._backend.n_rows:
-            return []
-        from llama_index.core.vector_stores.types import VectorStoreQuery, VectorStoreQueryMode
-
-        def run(limit: int):
-            return self._backend.vector_store.query(
-                VectorStoreQuery(
-                    query_str=text,
-                    similarity_top_k=limit,
-                    mode=VectorStoreQueryMode.TEXT_SEARCH,
-                    output_fields=["id"],
-                )
-            )
-
-        # milvus-lite reports BM25 as a negated distance, a server as a score; the FAISS store's
-        # BM25 (bm25s' formula) leaves out BM25's constant (k1 + 1) factor, so divide it out too
-        scale = 1.0 + BM25_PARAMS["bm25_k1"]
-        return [(r, abs(s) / scale) for r, s in self._backend.fetch(run, k, "searching text") if s != 0]
-
-
-class MilvusBackend:
-    """A generation's view of its collection: node ids of its rows, nothing else."""
-
-    kind = "milvus"
-
-    def __init__(self, vector_store: Any, node_ids: list[str], lexicon: Lexicon, uri: str) -> None:
-        self.vector_store = vector_store
-        self.node_ids = node_ids
-        self.row_of = {n: i for i, n in enumerate(node_ids)}
-        self.n_rows = len(node_ids)
-        self.uri = uri
-        self.lexical = MilvusLexical(self, lexicon)
-
-    def fetch(self, run, k: int, doing: str) -> list[tuple[int, float]]:
-        """Top-k of this generation's rows; asks for more while nodes of another one crowd in."""
-        k = min(k, self.n_rows)
-        limit = k
-        while True:
-            with guard(self.uri, doing):
-                result = run(limit)
-            ids = result.ids or []
-            sims = result.similarities or []
-            hits = [(self.row_of[i], float(s)) for i, s in zip(ids, sims, strict=False) if i in self.row_of]
-            if len(hits) >= k or len(ids) < limit or limit >= 16384:
-                return hits[:k]
-            limit = min(16384, limit * 2 + (limit - len(hits)))
-
-    def dense_search(self, query_vec: np.ndarray, k: int) -> list[tuple[int, float]]:
-        if not self.n_rows:
-            return []
-        from llama_index.core.vector_stores.types import VectorStoreQuery
-
-        vec = np.asarray(query_vec, dtype=np.float32).tolist()
-
-        def run(limit: int):
-            return self.vector_store.query(
-                VectorStoreQuery(query_embedding=vec, similarity_top_k=limit, output_fields=["id"])
-            )
-
-        return self.fetch(run, k, "searching vectors")
-
-    def chunk_vectors(self, rows: list[int] | None = None) -> np.ndarray:
-        rows = list(range(self.n_rows)) if rows is None else [int(r) for r in rows]
-        dim = int(self.vector_store.dim or 0)
-        if not rows:
-            return np.zeros((0, dim), np.float32)
-        with guard(self.uri, "reading vectors"):
-            found = self.vector_store.vectors([self.node_ids[r] for r in rows])
-        out = np.zeros((len(rows), dim), np.float32)
-        for j, r in enumerate(rows):  # a node deleted under a stale reader scores 0, never fails
-            vec = found.get(self.node_ids[r])
-            if vec is not None:
-                out[j] = vec
-        return out
-
-    def close(self) -> None:
-        with contextlib.suppress(Exception):
-            self.vector_store.client.close()
-
-
-def node_ids_for(keys_hashes: list[tuple[str, str]], chunks: np.ndarray) -> list[str]:
-    """Node id of every row: rows are grouped by document, numbered from 0 within each."""
-    ids: list[str] = []
-    prev_doc, local = -1, 0
-    for d in chunks[:, 0] if len(chunks) else []:
-        d = int(d)
-        local = local + 1 if d == prev_doc else 0
-        prev_doc = d
-        key, digest = keys_hashes[d]
-        ids.append(node_id(key, digest, local))
-    return ids
-
-
-# ---------------------------------------------------------------- writing and recovery
 
 
 def write_pending(index_dir: Path, pending: dict[str, Any]) -> None:

@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from . import _milvus
+from . import _milvus, _milvus_backend
 from ._build import DocBuild
 from ._config import StoreConfig
 from ._errors import IndexError_
@@ -24,7 +24,7 @@ def load_backend(
     keys_hashes: list[tuple[str, str]],
     chunks: np.ndarray,
     store: StoreConfig,
-) -> _milvus.MilvusBackend:
+) -> _milvus_backend.MilvusBackend:
     """The loaded generation's view of its collection: the node ids of its live rows."""
     recorded = manifest["store"]
     uri = store.uri or _milvus.recorded_uri_to_connect(recorded["uri"], gen.parent)
@@ -35,8 +35,10 @@ def load_backend(
         int(manifest["dim"]),
         index_type=recorded.get("index_type", "FLAT"),
     )
-    ids = _milvus.node_ids_for(keys_hashes, chunks)
-    return _milvus.MilvusBackend(vector_store, ids, _milvus.Lexicon.load(gen / _milvus.LEXICON_FILE), uri)
+    ids = _milvus_backend.node_ids_for(keys_hashes, chunks)
+    return _milvus_backend.MilvusBackend(
+        vector_store, ids, _milvus_backend.Lexicon.load(gen / _milvus_backend.LEXICON_FILE), uri
+    )
 
 
 def recover(index_dir: Path, gen: Path | None, requested: StoreConfig) -> None:
@@ -104,7 +106,7 @@ class MilvusWriter:
         target: dict[str, Any],
         dim: int,
         base: str,
-        lexicon: _milvus.Lexicon | None = None,
+        lexicon: _milvus_backend.Lexicon | None = None,
         replaced: list[tuple[str, str]] | None = None,
     ) -> None:
         """``base``: the generation live when the update began; ``lexicon`` its document
@@ -112,7 +114,7 @@ class MilvusWriter:
         self.target = target
         self.dim = dim
         self.base = base
-        self.lexicon = lexicon or _milvus.Lexicon(0, {})
+        self.lexicon = lexicon or _milvus_backend.Lexicon(0, {})
         self.stale = [nid for nid, _ in replaced or []]
         self.removed_texts = [text for _, text in replaced or []]
         self.builds: list[DocBuild] = []
@@ -136,7 +138,7 @@ class MilvusWriter:
 
     def before_commit(self, index_dir: Path, staging: Path) -> None:
         added = [b.chunk_text(ci) for b in self.builds for ci in range(len(b.chunks))]
-        self.lexicon.updated(self.removed_texts, added).save(staging / _milvus.LEXICON_FILE)
+        self.lexicon.updated(self.removed_texts, added).save(staging / _milvus_backend.LEXICON_FILE)
         t = self.target
         pending = {
             "base": self.base,

@@ -11,6 +11,7 @@ import contextlib
 import sys
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -23,7 +24,7 @@ from ._embed import Embedder
 from ._errors import IndexError_, IndexMismatch, IndexNotFound, IndexNotWritable
 from ._faiss import FaissSegmentWriter
 from ._generations import commit, current_generation, discard, new_staging, write_lock
-from ._plan import Keep, drop_failed, plan_update
+from ._plan import Keep, Plan, drop_failed, plan_update
 from ._readers import EXTRACTION_VERSION
 from ._report import IndexConfig, IndexReport
 from ._writer import Live, manifest_meta, migrate_legacy, write_generation
@@ -72,91 +73,135 @@ def update_index(
     report = IndexReport(index_dir=str(index_dir))
 
     with write_lock(index_dir):
-        gen = current_generation(index_dir)
-        _milvus_store.recover(index_dir, gen, requested)
-        recorded = _recorded_store(gen)
-        live = (
-            None if rebuild or gen is None else _live(index_dir, gen, recorded, requested, config, root, warn)
-        )
-        previous = (
-            CorpusIndex.load(live.gen, requested)
-            if live is not None and recorded["kind"] == "milvus"
-            else None
-        )
-        default_uri = settings.milvus_uri if settings is not None else None
-        target = _milvus_store.target_store(requested, recorded, live is not None, index_dir, default_uri)
-        if target["kind"] == "milvus" and live is None:
-            from . import _milvus
-
-            _milvus.check_reachable(target["connect"], target["token"])
-        known = live.documents if live is not None else {}
-        plan = plan_update(root, known, report, warn)
-        moved = previous is not None and target.get("uri") != previous.store.get("uri")
-        if live is not None and not (report.added or report.updated or report.removed or moved):
-            return _unchanged(report, live, started, previous)
+        job = _job(index_dir, requested, config, root, report, rebuild, settings, warn)
+        plan = plan_update(root, job.known, report, warn)
+        if job.live is not None and not job.changed:
+            return _unchanged(report, job, started)
         backend = settings.query_backend if settings is not None else None
         # before staging: see the kill test
         embedder = embedder or Embedder.shared(config.embed_model, backend)
-
-        # the staging folder exists while the update works (chunking, embedding, writing), so an
-        # update killed at any point leaves a folder the next run sweeps, never a half-live index
-        staging: Path | None = None
-        writer: StoreWriter | None = None
-        writing = False
-        try:
-            staging = new_staging(index_dir)
-            failed: dict[str, str] = {}
-            changes = [(c.key, c.hash, c.parsed) for c in plan.changes]
-            builds = chunk_new(changes, config, embedder, failed)
-            embed_new(builds, embedder, config, show_progress, progress, failed)
-            if failed:  # those files are skipped like unreadable ones; the rest goes in
-                drop_failed(plan, failed, known, report, warn)
-                for key in failed:
-                    builds.pop(key, None)
-                if live is not None and not (report.added or report.updated or report.removed or moved):
-                    discard(staging)
-                    return _unchanged(report, live, started, previous)
-            writing = True
-            dim = _vector_dim(builds, live) or embedder.dim
-            keep = {p.key for p in plan.items if isinstance(p, Keep)}
-            if target["kind"] == "milvus":
-                writer = _milvus_writer(target, dim, previous, keep, gen.name if gen else "")
-            else:
-                writer = FaissSegmentWriter(dim)
-            writer.add(list(builds.values()))
-            meta = manifest_meta(config, root, dim, target)
-            manifest = write_generation(
-                staging,
-                live if target["kind"] == recorded["kind"] else None,
-                keep,
-                list(builds.values()),
-                writer,
-                meta,
-                plan.stats,
-            )
-            writer.before_commit(index_dir, staging)
-            commit(index_dir, staging)
-        except BaseException as exc:
-            if staging is not None:
-                discard(staging)
-            if writing and target["kind"] == "milvus":  # undo the inserts now if Milvus still answers
-                with contextlib.suppress(Exception):
-                    _milvus_store.recover(index_dir, gen, requested)
-            # the previous generation is untouched and stays live
-            if isinstance(exc, OSError) and (writing or staging is None):
-                raise IndexNotWritable.wrap(index_dir, exc) from exc
-            raise
-        finally:
-            if previous is not None:
-                previous.close()
+        done = _stage(job, plan, embedder, show_progress, progress)
+        if done is None:
+            return _unchanged(report, job, started)
+        manifest, builds, writer = done
         writer.after_commit(index_dir, warn)
-        if recorded["kind"] == "milvus" and target["kind"] == "faiss":  # rebuilt out of Milvus
-            _drop_old_collection(recorded, requested, index_dir, warn)
-        report.embedded_chunks = sum(len(b.chunks) for b in builds.values())
+        if job.recorded["kind"] == "milvus" and job.target["kind"] == "faiss":  # rebuilt out of Milvus
+            _drop_old_collection(job.recorded, requested, index_dir, warn)
+        report.embedded_chunks = sum(len(b.chunks) for b in builds)
         report.n_documents = len(manifest["documents"])
         report.n_chunks = sum(int(d["n_chunks"]) for d in manifest["documents"].values())
         report.seconds = time.perf_counter() - started
         return report
+
+
+@dataclass
+class _Job:
+    """One update's context: the live generation (if any) and the store it writes to."""
+
+    index_dir: Path
+    gen: Path | None
+    live: Live | None
+    previous: CorpusIndex | None  # loaded only for Milvus, whose writer needs the node ids
+    recorded: dict[str, Any]
+    requested: StoreConfig
+    target: dict[str, Any]
+    config: IndexConfig
+    root: Path
+    report: IndexReport
+    warn: Callable[[str], None]
+
+    @property
+    def known(self) -> dict[str, dict[str, Any]]:
+        return self.live.documents if self.live is not None else {}
+
+    @property
+    def changed(self) -> bool:
+        r = self.report
+        moved = self.previous is not None and self.target.get("uri") != self.previous.store.get("uri")
+        return bool(r.added or r.updated or r.removed or moved)
+
+    def close(self) -> None:
+        if self.previous is not None:
+            self.previous.close()
+            self.previous = None
+
+
+def _job(
+    index_dir: Path,
+    requested: StoreConfig,
+    config: IndexConfig,
+    root: Path,
+    report: IndexReport,
+    rebuild: bool,
+    settings: Settings | None,
+    warn: Callable[[str], None],
+) -> _Job:
+    gen = current_generation(index_dir)
+    _milvus_store.recover(index_dir, gen, requested)
+    recorded = _recorded_store(gen)
+    live = None if rebuild or gen is None else _live(index_dir, gen, recorded, requested, config, root, warn)
+    previous = (
+        CorpusIndex.load(live.gen, requested) if live is not None and recorded["kind"] == "milvus" else None
+    )
+    default_uri = settings.milvus_uri if settings is not None else None
+    target = _milvus_store.target_store(requested, recorded, live is not None, index_dir, default_uri)
+    if target["kind"] == "milvus" and live is None:
+        from . import _milvus
+
+        _milvus.check_reachable(target["connect"], target["token"])
+    return _Job(index_dir, gen, live, previous, recorded, requested, target, config, root, report, warn)
+
+
+def _stage(
+    job: _Job,
+    plan: Plan,
+    embedder: Embedder,
+    show_progress: bool,
+    progress: Callable[[int, int], None] | None,
+) -> tuple[dict[str, Any], list[DocBuild], StoreWriter] | None:
+    """Chunk, embed, write and commit; None when every change failed and nothing is left.
+
+    The staging folder exists while the update works, so an update killed at any point
+    leaves a folder the next run sweeps, never a half-live index.
+    """
+    staging: Path | None = None
+    writing = False
+    try:
+        staging = new_staging(job.index_dir)
+        failed: dict[str, str] = {}
+        changes = [(c.key, c.hash, c.parsed) for c in plan.changes]
+        built = chunk_new(changes, job.config, embedder, failed)
+        embed_new(built, embedder, job.config, show_progress, progress, failed)
+        if failed:  # those files are skipped like unreadable ones; the rest goes in
+            drop_failed(plan, failed, job.known, job.report, job.warn)
+            for key in failed:
+                built.pop(key, None)
+            if job.live is not None and not job.changed:
+                discard(staging)
+                return None
+        writing = True
+        builds = list(built.values())
+        dim = _vector_dim(builds, job.live) or embedder.dim
+        keep = {p.key for p in plan.items if isinstance(p, Keep)}
+        writer = _writer_for(job, dim, keep)
+        writer.add(builds)
+        meta = manifest_meta(job.config, job.root, dim, job.target)
+        manifest = write_generation(staging, job.live, keep, builds, writer, meta, plan.stats)
+        writer.before_commit(job.index_dir, staging)
+        commit(job.index_dir, staging)
+        return manifest, builds, writer
+    except BaseException as exc:
+        if staging is not None:
+            discard(staging)
+        if writing and job.target["kind"] == "milvus":  # undo the inserts now if Milvus still answers
+            with contextlib.suppress(Exception):
+                _milvus_store.recover(job.index_dir, job.gen, job.requested)
+        # the previous generation is untouched and stays live
+        if isinstance(exc, OSError) and (writing or staging is None):
+            raise IndexNotWritable.wrap(job.index_dir, exc) from exc
+        raise
+    finally:
+        job.close()
 
 
 def _live(
@@ -224,13 +269,12 @@ def _check_compatible(manifest: dict[str, Any], config: IndexConfig, root: Path,
         )
 
 
-def _unchanged(report: IndexReport, live: Live, started: float, previous: CorpusIndex | None) -> IndexReport:
+def _unchanged(report: IndexReport, job: _Job, started: float) -> IndexReport:
     """The report of an update that changes nothing: the live generation's counts."""
-    report.n_documents = len(live.documents)
-    report.n_chunks = sum(int(d["n_chunks"]) for d in live.documents.values())
+    report.n_documents = len(job.known)
+    report.n_chunks = sum(int(d["n_chunks"]) for d in job.known.values())
     report.seconds = time.perf_counter() - started
-    if previous is not None:
-        previous.close()
+    job.close()
     return report
 
 
@@ -252,12 +296,14 @@ def _drop_old_collection(recorded: dict[str, Any], requested: StoreConfig, index
         warn(f"{exc}; collection {recorded['collection']} is no longer used and may be dropped")
 
 
-def _milvus_writer(
-    target: dict[str, Any], dim: int, previous: CorpusIndex | None, keep: set[str], base: str
-) -> StoreWriter:
-    """Milvus' writer, told which of the previous generation's nodes this update replaces."""
+def _writer_for(job: _Job, dim: int, keep: set[str]) -> StoreWriter:
+    """The target store's writer; Milvus' is told which previous nodes this update replaces."""
+    if job.target["kind"] == "faiss":
+        return FaissSegmentWriter(dim)
+    base = job.gen.name if job.gen else ""
+    previous = job.previous
     if previous is None:
-        return _milvus_store.MilvusWriter(target, dim, base)
+        return _milvus_store.MilvusWriter(job.target, dim, base)
     from ._build import chunk_context
 
     ids, replaced = previous.backend.node_ids, []
@@ -267,12 +313,12 @@ def _milvus_writer(
             replaced.append(
                 (ids[row], chunk_context(doc.title, doc.text, int(s)) + doc.text[int(s) : int(e)])
             )
-    return _milvus_store.MilvusWriter(target, dim, base, previous.backend.lexical.lexicon, replaced)
+    return _milvus_store.MilvusWriter(job.target, dim, base, previous.backend.lexical.lexicon, replaced)
 
 
-def _vector_dim(builds: dict[str, DocBuild], live: Live | None) -> int | None:
+def _vector_dim(builds: list[DocBuild], live: Live | None) -> int | None:
     """The vector width from what is at hand, so removing files never loads the model for it."""
-    for b in builds.values():
+    for b in builds:
         if b.chunk_vecs is not None and b.chunk_vecs.ndim == 2 and b.chunk_vecs.shape[1]:
             return int(b.chunk_vecs.shape[1])
     return int(live.manifest["dim"]) if live is not None and live.manifest.get("dim") else None
