@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import json
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -34,16 +36,34 @@ def default_index_dir(settings: Settings | None = None) -> Path:
     return Path.cwd() / ".qa" / "index"
 
 
-@dataclass
 class DocumentRecord:
-    key: str
-    title: str
-    text: str
-    hash: str
-    pages: list[tuple[int, int, int]]
+    """A live document; its text is read from the segment when first asked for."""
+
+    __slots__ = ("_load", "_text", "hash", "key", "pages", "title")
+
+    def __init__(
+        self,
+        key: str,
+        title: str,
+        text: str | Callable[[], str],
+        hash: str,
+        pages: list[tuple[int, int, int]],
+    ) -> None:
+        self.key, self.title, self.hash, self.pages = key, title, hash, pages
+        self._text = text if isinstance(text, str) else None
+        self._load = None if isinstance(text, str) else text
+
+    @property
+    def text(self) -> str:
+        if self._text is None:
+            self._text = self._load()  # type: ignore[misc]
+        return self._text
 
     def page_at(self, offset: int) -> int | None:
         return page_at(self.pages, offset)
+
+    def __repr__(self) -> str:
+        return f"DocumentRecord({self.key!r}, {self.title!r})"
 
 
 @dataclass
@@ -65,8 +85,9 @@ class Numbering:
         doc_of = [np.full(len(seg.docs), -1, dtype=np.int64) for seg in segments]
         for g, (_, s, i) in enumerate(live):
             d = segments[s].docs[i]
+            text = partial(segments[s].text, i)
             documents.append(
-                DocumentRecord(d["key"], d["title"], d["text"], d["hash"], [tuple(p) for p in d["pages"]])
+                DocumentRecord(d["key"], d["title"], text, d["hash"], [tuple(p) for p in d["pages"]])
             )
             doc_of[s][i] = g
         gdoc = [

@@ -181,9 +181,9 @@ def _all_vectors(store) -> np.ndarray:
 def _segment_texts(segment: Segment) -> list[str]:
     from ._build import chunk_context
 
-    docs = segment.docs
+    texts = [segment.text(d) for d in range(len(segment.docs))]
+    titles = [d["title"] for d in segment.docs]
     return [
-        chunk_context(docs[int(d)]["title"], docs[int(d)]["text"], int(s))
-        + docs[int(d)]["text"][int(s) : int(e)]
+        chunk_context(titles[int(d)], texts[int(d)], int(s)) + texts[int(d)][int(s) : int(e)]
         for d, s, e in segment.chunks
     ]

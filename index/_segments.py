@@ -2,7 +2,9 @@
 
 A segment folder ``seg-<id>/`` holds a set of documents, their chunks and sentences::
 
-    docs.json        each document's key, title, plain text, content hash and page spans
+    docs.json        each document's key, title, content hash, page spans and text's bytes
+    texts.bin        the documents' plain texts, UTF-8, one after another (memory-mapped:
+                     an answer decodes the few documents it quotes, not the corpus)
     chunks.npy       (document, start, end) per chunk, documents in key order
     sentences.npy    (chunk, start, end) per sentence, grouped by chunk
     + the store's own files: for FAISS, the vectors and the BM25 postings (``_faiss``)
@@ -15,6 +17,8 @@ merge folds small or mostly-deleted segments into one.
 from __future__ import annotations
 
 import json
+import mmap
+import os
 import secrets
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -26,6 +30,7 @@ import numpy as np
 from ._build import DocBuild
 
 DOCS_FILE = "docs.json"
+TEXTS_FILE = "texts.bin"
 CHUNKS_FILE = "chunks.npy"
 SENTENCES_FILE = "sentences.npy"
 # A generation keeps at most this many segments; beyond it the smallest are merged, so a
@@ -89,6 +94,18 @@ class Segment:
         return json.loads((self.folder / DOCS_FILE).read_text(encoding="utf-8"))
 
     @cached_property
+    def _texts(self) -> mmap.mmap | bytes:
+        with open(self.folder / TEXTS_FILE, "rb") as fh:
+            if not os.fstat(fh.fileno()).st_size:
+                return b""
+            return mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
+
+    def text(self, d: int) -> str:
+        """Document ``d``'s plain text."""
+        a, b = self.docs[d]["bytes"]
+        return self._texts[a:b].decode("utf-8")
+
+    @cached_property
     def chunks(self) -> np.ndarray:
         return np.load(self.folder / CHUNKS_FILE)
 
@@ -119,7 +136,7 @@ class Segment:
             build = DocBuild(
                 doc["key"],
                 doc["title"],
-                doc["text"],
+                self.text(d),
                 doc["hash"],
                 [tuple(p) for p in doc["pages"]],
                 [(int(s), int(e)) for s, e in self.chunks[a:b, 1:3]],
@@ -134,9 +151,12 @@ def write_segment(folder: Path, builds: list[DocBuild]) -> SegmentEntry:
     """The documents, chunks and sentences of ``builds`` (in key order) into ``folder``."""
     builds = sorted(builds, key=lambda b: b.key)
     folder.mkdir(parents=True)
-    docs, chunk_parts, sent_parts, first = [], [], [], 0
+    write_documents(
+        folder,
+        [{"key": b.key, "title": b.title, "text": b.text, "hash": b.hash, "pages": b.pages} for b in builds],
+    )
+    chunk_parts, sent_parts, first = [], [], 0
     for d, b in enumerate(builds):
-        docs.append({"key": b.key, "title": b.title, "text": b.text, "hash": b.hash, "pages": b.pages})
         spans = np.asarray(b.chunks, dtype=np.int64).reshape(-1, 2)
         chunk_parts.append(np.column_stack([np.full(len(spans), d, dtype=np.int64), spans]))
         rows = np.asarray(b.sentences, dtype=np.int64).reshape(-1, 3).copy()
@@ -145,10 +165,23 @@ def write_segment(folder: Path, builds: list[DocBuild]) -> SegmentEntry:
         first += len(spans)
     chunks = np.concatenate(chunk_parts) if chunk_parts else np.zeros((0, 3), np.int64)
     sentences = np.concatenate(sent_parts) if sent_parts else np.zeros((0, 3), np.int64)
-    (folder / DOCS_FILE).write_text(json.dumps(docs, ensure_ascii=False), encoding="utf-8")
     np.save(folder / CHUNKS_FILE, chunks)
     np.save(folder / SENTENCES_FILE, sentences)
-    return SegmentEntry(folder.name, len(docs), len(chunks))
+    return SegmentEntry(folder.name, len(builds), len(chunks))
+
+
+def write_documents(folder: Path, docs: list[dict[str, Any]]) -> None:
+    """``docs.json`` (each document's fields, its text's byte range) and ``texts.bin``."""
+    meta, offset = [], 0
+    with open(folder / TEXTS_FILE, "wb") as fh:
+        for doc in docs:
+            data = doc["text"].encode("utf-8")
+            fh.write(data)
+            meta.append(
+                {**{k: v for k, v in doc.items() if k != "text"}, "bytes": [offset, offset + len(data)]}
+            )
+            offset += len(data)
+    (folder / DOCS_FILE).write_text(json.dumps(meta, ensure_ascii=False), encoding="utf-8")
 
 
 def to_merge(entries: list[SegmentEntry]) -> list[SegmentEntry]:

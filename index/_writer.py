@@ -20,7 +20,7 @@ from ._generations import link_segment
 from ._lexical import ChunkTerms
 from ._readers import EXTRACTION_VERSION
 from ._report import IndexConfig
-from ._segments import Segment, SegmentEntry, new_segment_name, to_merge, write_segment
+from ._segments import Segment, SegmentEntry, new_segment_name, to_merge, write_documents, write_segment
 
 
 @dataclass
@@ -144,16 +144,16 @@ def _merge(
 
 def migrate_legacy(gen: Path, staging: Path, manifest: dict[str, Any], writer_kind: str) -> dict[str, Any]:
     """A format-2 generation (one set of arrays) as a format-3 one with a single segment:
-    its files are linked, not copied; only the BM25 postings are counted again."""
+    its arrays and vectors are linked, not copied; the texts are laid out as segments keep
+    them and the BM25 postings counted again."""
     from ._faiss import VECTOR_FILE, FaissSegmentWriter, _segment_texts
 
     name = new_segment_name()
     folder = staging / name
     folder.mkdir()
-    for file in ("docs.json", "chunks.npy", "sentences.npy") + (
-        (VECTOR_FILE,) if writer_kind == "faiss" else ()
-    ):
+    for file in ("chunks.npy", "sentences.npy") + ((VECTOR_FILE,) if writer_kind == "faiss" else ()):
         os.link(gen / file, folder / file)
+    write_documents(folder, json.loads((gen / "docs.json").read_text(encoding="utf-8")))
     if writer_kind == "faiss":
         FaissSegmentWriter(int(manifest["dim"])).write_terms(
             folder, ChunkTerms.from_texts(_segment_texts(Segment(folder)))

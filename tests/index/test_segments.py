@@ -110,8 +110,18 @@ def test_an_index_in_format_2_is_migrated_without_embedding(tmp_path, folder, em
     gen = _gen(index_dir)
     m = _manifest(index_dir)
     (segment,) = m["segments"]
-    for file in (gen / segment["name"]).iterdir():  # the format-2 layout: the arrays at the top
-        if file.name in ("docs.json", "chunks.npy", "sentences.npy", "default__vector_store.json"):
+    seg = gen / segment["name"]
+    texts = (seg / "texts.bin").read_bytes()
+    inline = [  # format 2 kept each document's text inside docs.json
+        {
+            **{k: v for k, v in d.items() if k != "bytes"},
+            "text": texts[d["bytes"][0] : d["bytes"][1]].decode(),
+        }
+        for d in json.loads((seg / "docs.json").read_text())
+    ]
+    (gen / "docs.json").write_text(json.dumps(inline))
+    for file in seg.iterdir():  # the format-2 layout: the arrays at the top
+        if file.name in ("chunks.npy", "sentences.npy", "default__vector_store.json"):
             shutil.move(str(file), gen / file.name)
     shutil.rmtree(gen / segment["name"])
     legacy = {k: v for k, v in m.items() if k != "segments"}
