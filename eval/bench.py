@@ -769,8 +769,10 @@ def markdown_table(result: dict[str, Any]) -> str:
                 mark("incremental_growth"),
             )
         )
+    from .bench_ann import table_rows as ann_rows
     from .bench_watch import table_rows as watch_rows
 
+    rows += ann_rows(result.get("ann", {}))
     rows += watch_rows(result, mark("watch_delay_s"))
     lc = result.get("load_check", {})
     if "p50_s" in lc:
@@ -973,6 +975,12 @@ def run(args: argparse.Namespace) -> int:
         result["incremental"] = incremental
         result["incremental_growth"] = incremental["growth"]
 
+    from .bench_ann import bench_ann
+
+    ann = section("ann", lambda: bench_ann(work, cfg["sizes"], qs, embedder))
+    if ann:
+        result["ann"] = ann
+
     from .bench_watch import bench_watch
 
     watch = section("watch", lambda: bench_watch(work / "watch", embedder, cfg["watch_changes"]))
@@ -1014,7 +1022,7 @@ def _add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--only",
         help="run only these sections (comma-separated: startup, seed_answers, ingest, retrieval, "
-        "incremental, watch, llm, load_check); the report then lacks the others' numbers",
+        "incremental, ann, watch, llm, load_check); the report then lacks the others' numbers",
     )
     # internal: one retrieval measurement in its own process
     p.add_argument("--worker", choices=("retrieval",), help=argparse.SUPPRESS)

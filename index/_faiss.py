@@ -16,6 +16,16 @@ from ._lexical import ChunkTerms
 from ._segments import Segment
 
 VECTOR_FILE = "default__vector_store.json"
+# HNSW (Malkov & Yashunin) for segments of at least HNSW_MIN_CHUNKS when asked for, and
+# with "auto" from AUTO_HNSW_CHUNKS: below it one exact scan stays under the retrieval
+# budget (BENCHMARKS.md: a flat scan of 100k chunks takes ~12 ms on one thread; it
+# grows linearly). efSearch trades recall for time; recall@10 against exact search is
+# measured by ``qa bench`` (the ANN section).
+HNSW_MIN_CHUNKS = 10_000
+AUTO_HNSW_CHUNKS = 400_000
+HNSW_M = 32
+HNSW_EF_CONSTRUCTION = 80
+HNSW_EF_SEARCH = 128
 
 
 @contextlib.contextmanager
@@ -35,7 +45,16 @@ def one_faiss_thread() -> Iterator[None]:
         faiss.omp_set_num_threads(before)
 
 
-def write_vectors(folder: Path, vecs: np.ndarray) -> None:
+def dense_kind(requested: str, n: int) -> str:
+    """The dense index a segment of ``n`` chunks gets when ``requested`` (auto/flat/hnsw)."""
+    if requested == "hnsw" and n >= HNSW_MIN_CHUNKS:
+        return "hnsw"
+    if requested == "auto" and n >= AUTO_HNSW_CHUNKS:
+        return "hnsw"
+    return "flat"
+
+
+def write_vectors(folder: Path, vecs: np.ndarray, kind: str = "flat") -> None:
     """The vectors as the file ``FaissVectorStore.from_persist_path`` reads.
 
     Written through Python rather than ``FaissVectorStore.persist`` (``faiss.write_index``):
@@ -44,7 +63,13 @@ def write_vectors(folder: Path, vecs: np.ndarray) -> None:
     """
     import faiss
 
-    faiss_index = faiss.IndexFlatIP(vecs.shape[1])  # inner product over L2-normalised vectors = cosine
+    dim = vecs.shape[1]
+    if kind == "hnsw":
+        faiss_index = faiss.IndexHNSWFlat(dim, HNSW_M, faiss.METRIC_INNER_PRODUCT)
+        faiss_index.hnsw.efConstruction = HNSW_EF_CONSTRUCTION
+        faiss_index.hnsw.efSearch = HNSW_EF_SEARCH
+    else:  # inner product over L2-normalised vectors = cosine
+        faiss_index = faiss.IndexFlatIP(dim)
     if len(vecs):
         faiss_index.add(np.ascontiguousarray(vecs, dtype=np.float32))
     with open(folder / VECTOR_FILE, "wb") as fh:
@@ -56,8 +81,9 @@ class FaissSegmentWriter:
 
     kind = "faiss"
 
-    def __init__(self, dim: int) -> None:
+    def __init__(self, dim: int, dense_index: str = "auto") -> None:
         self.dim = dim
+        self.dense_index = dense_index
 
     def segment_vectors(self, folder: Path) -> np.ndarray:
         from llama_index.vector_stores.faiss import FaissVectorStore
@@ -72,7 +98,7 @@ class FaissSegmentWriter:
         builds = sorted(builds, key=lambda b: b.key)
         parts = [b.chunk_vecs for b in builds if b.chunks]
         vecs = np.concatenate(parts).astype(np.float32) if parts else np.zeros((0, self.dim), np.float32)
-        write_vectors(folder, vecs)
+        write_vectors(folder, vecs, dense_kind(self.dense_index, len(vecs)))
         if terms is None:
             terms = ChunkTerms.from_texts([b.chunk_text(ci) for b in builds for ci in range(len(b.chunks))])
         self.write_terms(folder, terms)

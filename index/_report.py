@@ -9,6 +9,7 @@ from ._errors import IndexMismatch
 
 DEFAULT_CHUNK_SIZE = 200
 DEFAULT_CHUNK_OVERLAP = 40
+DENSE_INDEXES = ("auto", "flat", "hnsw")
 
 
 @dataclass
@@ -18,8 +19,16 @@ class IndexConfig:
     chunk_overlap: int = DEFAULT_CHUNK_OVERLAP
     batch_size: int = 32
     reader: str | None = None  # the reader version answering from this index (recorded, not checked)
+    # FAISS' dense index per segment: exact ("flat"), approximate ("hnsw"), or "auto": exact
+    # below the size where a flat search stops meeting the latency target (``_faiss``);
+    # None keeps what the index records ("auto" for a new one)
+    dense_index: str | None = None
 
     def validate(self) -> None:
+        if self.dense_index is not None and self.dense_index not in DENSE_INDEXES:
+            raise IndexMismatch(
+                f"dense_index must be one of {', '.join(DENSE_INDEXES)} (got {self.dense_index!r})"
+            )
         if self.chunk_size < 32:
             raise IndexMismatch(f"chunk_size must be at least 32 tokens (got {self.chunk_size})")
         if not 0 <= self.chunk_overlap < self.chunk_size:

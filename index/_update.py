@@ -111,6 +111,12 @@ class _Job:
     warn: Callable[[str], None]
 
     @property
+    def dense_index(self) -> str:
+        """As asked, else as the live generation records it, else "auto"."""
+        recorded = self.live.manifest.get("dense_index") if self.live is not None else None
+        return self.config.dense_index or recorded or "auto"
+
+    @property
     def known(self) -> dict[str, dict[str, Any]]:
         return self.live.documents if self.live is not None else {}
 
@@ -185,7 +191,7 @@ def _stage(
         keep = {p.key for p in plan.items if isinstance(p, Keep)}
         writer = _writer_for(job, dim, keep)
         writer.add(builds)
-        meta = manifest_meta(job.config, job.root, dim, job.target)
+        meta = manifest_meta(job.config, job.root, dim, job.target, job.dense_index)
         manifest = write_generation(staging, job.live, keep, builds, writer, meta, plan.stats)
         writer.before_commit(job.index_dir, staging)
         commit(job.index_dir, staging)
@@ -299,7 +305,7 @@ def _drop_old_collection(recorded: dict[str, Any], requested: StoreConfig, index
 def _writer_for(job: _Job, dim: int, keep: set[str]) -> StoreWriter:
     """The target store's writer; Milvus' is told which previous nodes this update replaces."""
     if job.target["kind"] == "faiss":
-        return FaissSegmentWriter(dim)
+        return FaissSegmentWriter(dim, job.dense_index)
     base = job.gen.name if job.gen else ""
     previous = job.previous
     if previous is None:
@@ -358,8 +364,9 @@ def write_prebuilt_generation(
     with write_lock(index_dir):
         staging = new_staging(index_dir)
         try:
-            meta = manifest_meta(config, Path(root).resolve(), dim or 0, {"kind": "faiss"})
-            write_generation(staging, None, set(), documents, FaissSegmentWriter(dim or 0), meta)
+            dense = config.dense_index or "auto"
+            meta = manifest_meta(config, Path(root).resolve(), dim or 0, {"kind": "faiss"}, dense)
+            write_generation(staging, None, set(), documents, FaissSegmentWriter(dim or 0, dense), meta)
             return commit(index_dir, staging)
         except BaseException:
             discard(staging)

@@ -98,7 +98,9 @@ def write_generation(
     return manifest
 
 
-def manifest_meta(config: IndexConfig, root: Path, dim: int, store: dict[str, Any]) -> dict[str, Any]:
+def manifest_meta(
+    config: IndexConfig, root: Path, dim: int, store: dict[str, Any], dense_index: str = "auto"
+) -> dict[str, Any]:
     """What the manifest records of how the index was built (checked by the next update)."""
     return {
         "embed_model": config.embed_model,
@@ -106,6 +108,7 @@ def manifest_meta(config: IndexConfig, root: Path, dim: int, store: dict[str, An
         "chunk_size": config.chunk_size,
         "chunk_overlap": config.chunk_overlap,
         "splitter": "llama_index SentenceSplitter",
+        "dense_index": dense_index,
         "reader": config.reader,
         "root": str(root),
         "store": {k: v for k, v in store.items() if k not in ("connect", "token", "new_collection", "old")},

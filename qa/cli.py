@@ -30,7 +30,10 @@ def cmd_index(args: argparse.Namespace) -> int:
     from ._reader import reader_version
 
     config = IndexConfig(
-        chunk_size=args.chunk_size, chunk_overlap=args.chunk_overlap, reader=reader_version()
+        chunk_size=args.chunk_size,
+        chunk_overlap=args.chunk_overlap,
+        reader=reader_version(),
+        dense_index=args.dense_index,
     )
     if args.watch and os.path.exists(args.docs) and not os.path.isdir(args.docs):
         return fail(f"cannot watch {args.docs}: not a folder")
@@ -158,6 +161,12 @@ def build_parser(settings: Settings | LazySettings | None = None) -> argparse.Ar
     p.add_argument("--rebuild", action="store_true", help="discard the index and embed everything")
     p.add_argument("--chunk-size", type=int, default=200, help="tokens per chunk (default 200)")
     p.add_argument("--chunk-overlap", type=int, default=40, help="overlap in tokens (default 40)")
+    p.add_argument(
+        "--dense-index",
+        choices=("auto", "flat", "hnsw"),
+        help="FAISS' vector index per segment: exact (flat), approximate (hnsw, for segments of 10k+ "
+        "chunks), or auto: hnsw from 400k chunks (default: what the index records, else auto)",
+    )
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.add_argument("--verbose", action="store_true", help="list every skipped file with the reason")
     p.add_argument(

@@ -170,3 +170,33 @@ def test_unchanged_files_are_known_by_size_and_time_and_edits_still_seen(
     os.utime(bakery, ns=(old + 1, old + 1))  # an edit moves the time, if only by a nanosecond
     r = update_index(folder, index_dir, embedder=embedder, show_progress=False)
     assert reads == [bakery] and r.updated == ["bakery.txt"]
+
+
+def test_the_hnsw_dense_index_is_recorded_kept_and_finds_what_exact_search_finds(
+    tmp_path, folder, embedder, monkeypatch
+):
+    """``--dense-index hnsw`` (here for segments of any size): the segment's FAISS index is
+    HNSW, the manifest records the choice, later updates keep it, and on a small corpus
+    the approximate search returns the exact search's passages."""
+    from llama_index.vector_stores.faiss import FaissVectorStore
+
+    from index import IndexConfig, _faiss
+
+    monkeypatch.setattr(_faiss, "HNSW_MIN_CHUNKS", 1)
+    flat, hnsw = tmp_path / "flat", tmp_path / "hnsw"
+    update_index(folder, flat, embedder=embedder, show_progress=False)
+    update_index(folder, hnsw, IndexConfig(dense_index="hnsw"), embedder=embedder, show_progress=False)
+    (folder / "ferry.txt").write_text(
+        "The night ferry to Aktau leaves at 23:10 every Tuesday.", encoding="utf-8"
+    )
+    for index_dir in (flat, hnsw):
+        update_index(folder, index_dir, embedder=embedder, show_progress=False)
+    assert _manifest(flat)["dense_index"] == "auto" and _manifest(hnsw)["dense_index"] == "hnsw"
+    for seg in _manifest(hnsw)["segments"]:
+        store = FaissVectorStore.from_persist_path(str(_gen(hnsw) / seg["name"] / _faiss.VECTOR_FILE))
+        assert type(store.client).__name__ == "IndexHNSWFlat"
+    questions = ["When does the night ferry to Aktau leave?", "How tall is the Skarv lighthouse?"]
+    a, b = _signature(flat, embedder, questions), _signature(hnsw, embedder, questions)
+    assert [[r[:3] for r in hits] for hits, _ in a] == [[r[:3] for r in hits] for hits, _ in b]
+    assert [text for _, text in a] == [text for _, text in b]
+    assert "23:10" in b[0][1]
