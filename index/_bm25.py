@@ -20,8 +20,9 @@ import numpy as np
 
 from ._lexical import K1, TOKENS_VERSION, B, ChunkTerms, tokens
 
-TERMS_FILE = "terms.npz"
+TERMS_DIR = "bm25"
 VOCAB_FILE = "vocab.json"
+_ARRAYS = ("ptr", "rows", "tfs", "lengths")
 
 
 @dataclass
@@ -74,27 +75,25 @@ class SegmentTerms:
         return ChunkTerms(list(self.vocab), ptr, term[order], self.tfs[order])
 
     def save(self, folder: Path) -> None:
-        np.savez(
-            folder / TERMS_FILE,
-            ptr=self.ptr,
-            rows=self.rows,
-            tfs=self.tfs,
-            lengths=self.lengths,
-            version=np.int64(TOKENS_VERSION),
-        )
-        (folder / VOCAB_FILE).write_text(json.dumps(self.vocab, ensure_ascii=False), encoding="utf-8")
+        """Plain ``.npy`` arrays, so that loading memory-maps them (771 MB at 1M chunks)."""
+        target = folder / TERMS_DIR
+        target.mkdir()
+        for name in _ARRAYS:
+            np.save(target / f"{name}.npy", getattr(self, name))
+        meta = {"version": TOKENS_VERSION, "vocab": self.vocab}
+        (target / VOCAB_FILE).write_text(json.dumps(meta, ensure_ascii=False), encoding="utf-8")
 
     @classmethod
     def load(cls, folder: Path) -> SegmentTerms | None:
         """The stored postings, or None when missing or made by another version of ``tokens()``."""
-        if not (folder / TERMS_FILE).is_file() or not (folder / VOCAB_FILE).is_file():
+        target = folder / TERMS_DIR
+        if not all((target / f).is_file() for f in [VOCAB_FILE, *(f"{n}.npy" for n in _ARRAYS)]):
             return None
-        with np.load(folder / TERMS_FILE) as z:
-            if int(z["version"]) != TOKENS_VERSION:
-                return None
-            arrays = z["ptr"], z["rows"], z["tfs"], z["lengths"]
-        vocab = json.loads((folder / VOCAB_FILE).read_text(encoding="utf-8"))
-        return cls(vocab, *arrays)
+        meta = json.loads((target / VOCAB_FILE).read_text(encoding="utf-8"))
+        if meta.get("version") != TOKENS_VERSION:
+            return None
+        arrays = [np.load(target / f"{name}.npy", mmap_mode="r") for name in _ARRAYS]
+        return cls(meta["vocab"], *arrays)
 
 
 class SegmentedBM25:

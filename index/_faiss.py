@@ -16,16 +16,18 @@ from ._lexical import ChunkTerms
 from ._segments import Segment
 
 VECTOR_FILE = "default__vector_store.json"
-# HNSW (Malkov & Yashunin) for segments of at least HNSW_MIN_CHUNKS when asked for, and
-# with "auto" from AUTO_HNSW_CHUNKS: below it one exact scan stays under the retrieval
-# budget (BENCHMARKS.md: a flat scan of 100k chunks takes ~12 ms on one thread; it
-# grows linearly). efSearch trades recall for time; recall@10 against exact search is
-# measured by ``qa bench`` (the ANN section).
-HNSW_MIN_CHUNKS = 10_000
-AUTO_HNSW_CHUNKS = 400_000
-HNSW_M = 32
-HNSW_EF_CONSTRUCTION = 80
-HNSW_EF_SEARCH = 128
+# An inverted-file index (IVF-Flat: vectors bucketed by k-means, a query scans the
+# buckets nearest it) for segments of at least ANN_MIN_CHUNKS when asked for, and with
+# "auto" from AUTO_ANN_CHUNKS: below it one exact scan stays well inside the retrieval
+# budget (a flat scan of 1M chunks took 69 ms on one thread, BENCHMARKS.md). IVF, not
+# HNSW: on the bench corpora HNSW (M 32) reached recall@10 0.79 at 100k and 0.63 at 1M
+# even at efSearch 256, IVF 0.999 at 100k scanning 3% of the buckets (BENCHMARKS.md).
+ANN_MIN_CHUNKS = 10_000
+AUTO_ANN_CHUNKS = 400_000
+IVF_LISTS_PER_SQRT = 4  # buckets = 4 * sqrt(chunks), FAISS' rule of thumb
+IVF_PROBE_SHARE = 32  # a query scans buckets / 32 of them ...
+IVF_MIN_PROBES = 32  # ... and never fewer than 32
+IVF_TRAIN_PER_LIST = 40  # k-means trains on 40 vectors per bucket (a seeded sample)
 
 
 @contextlib.contextmanager
@@ -46,12 +48,24 @@ def one_faiss_thread() -> Iterator[None]:
 
 
 def dense_kind(requested: str, n: int) -> str:
-    """The dense index a segment of ``n`` chunks gets when ``requested`` (auto/flat/hnsw)."""
-    if requested == "hnsw" and n >= HNSW_MIN_CHUNKS:
-        return "hnsw"
-    if requested == "auto" and n >= AUTO_HNSW_CHUNKS:
-        return "hnsw"
+    """The dense index a segment of ``n`` chunks gets when ``requested`` (auto/flat/ivf)."""
+    if requested == "ivf" and n >= ANN_MIN_CHUNKS:
+        return "ivf"
+    if requested == "auto" and n >= AUTO_ANN_CHUNKS:
+        return "ivf"
     return "flat"
+
+
+def _ivf(vecs: np.ndarray):
+    import faiss
+
+    n, dim = vecs.shape
+    lists = max(1, min(n, int(IVF_LISTS_PER_SQRT * np.sqrt(n))))
+    index = faiss.IndexIVFFlat(faiss.IndexFlatIP(dim), dim, lists, faiss.METRIC_INNER_PRODUCT)
+    sample = np.random.default_rng(0).choice(n, min(n, lists * IVF_TRAIN_PER_LIST), replace=False)
+    index.train(np.ascontiguousarray(vecs[np.sort(sample)]))
+    index.nprobe = min(lists, max(IVF_MIN_PROBES, lists // IVF_PROBE_SHARE))
+    return index
 
 
 def write_vectors(folder: Path, vecs: np.ndarray, kind: str = "flat") -> None:
@@ -63,15 +77,15 @@ def write_vectors(folder: Path, vecs: np.ndarray, kind: str = "flat") -> None:
     """
     import faiss
 
-    dim = vecs.shape[1]
-    if kind == "hnsw":
-        faiss_index = faiss.IndexHNSWFlat(dim, HNSW_M, faiss.METRIC_INNER_PRODUCT)
-        faiss_index.hnsw.efConstruction = HNSW_EF_CONSTRUCTION
-        faiss_index.hnsw.efSearch = HNSW_EF_SEARCH
+    vecs = np.ascontiguousarray(vecs, dtype=np.float32)
+    if kind == "ivf":
+        faiss_index = _ivf(vecs)
     else:  # inner product over L2-normalised vectors = cosine
-        faiss_index = faiss.IndexFlatIP(dim)
+        faiss_index = faiss.IndexFlatIP(vecs.shape[1])
     if len(vecs):
-        faiss_index.add(np.ascontiguousarray(vecs, dtype=np.float32))
+        faiss_index.add(vecs)
+    if kind == "ivf":
+        faiss_index.make_direct_map()  # row -> vector, for reconstruct (merges, chunk_vectors)
     with open(folder / VECTOR_FILE, "wb") as fh:
         fh.write(faiss.serialize_index(faiss_index).tobytes())
 

@@ -9,7 +9,7 @@ from ._errors import IndexMismatch
 
 DEFAULT_CHUNK_SIZE = 200
 DEFAULT_CHUNK_OVERLAP = 40
-DENSE_INDEXES = ("auto", "flat", "hnsw")
+DENSE_INDEXES = ("auto", "flat", "ivf")
 
 
 @dataclass
@@ -19,7 +19,7 @@ class IndexConfig:
     chunk_overlap: int = DEFAULT_CHUNK_OVERLAP
     batch_size: int = 32
     reader: str | None = None  # the reader version answering from this index (recorded, not checked)
-    # FAISS' dense index per segment: exact ("flat"), approximate ("hnsw"), or "auto": exact
+    # FAISS' dense index per segment: exact ("flat"), approximate ("ivf"), or "auto": exact
     # below the size where a flat search stops meeting the latency target (``_faiss``);
     # None keeps what the index records ("auto" for a new one)
     dense_index: str | None = None

@@ -163,9 +163,9 @@ def build_parser(settings: Settings | LazySettings | None = None) -> argparse.Ar
     p.add_argument("--chunk-overlap", type=int, default=40, help="overlap in tokens (default 40)")
     p.add_argument(
         "--dense-index",
-        choices=("auto", "flat", "hnsw"),
-        help="FAISS' vector index per segment: exact (flat), approximate (hnsw, for segments of 10k+ "
-        "chunks), or auto: hnsw from 400k chunks (default: what the index records, else auto)",
+        choices=("auto", "flat", "ivf"),
+        help="FAISS' vector index per segment: exact (flat), approximate (ivf, for segments of 10k+ "
+        "chunks), or auto: ivf from 400k chunks (default: what the index records, else auto)",
     )
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.add_argument("--verbose", action="store_true", help="list every skipped file with the reason")

@@ -114,13 +114,13 @@ def test_different_chunking_or_folder_needs_rebuild(tmp_path, docs_copy, embedde
     assert CorpusIndex.open(index_dir).manifest["chunk_size"] == 120 and r.n_chunks > 0
 
 
-def test_bad_files_are_skipped_and_listed(tmp_path, docs_copy, embedder):
+def test_bad_files_are_skipped_and_listed(tmp_path, docs_copy, embedder, store):
     (docs_copy / "junk.txt").write_bytes(bytes(range(256)) * 10)
     (docs_copy / "broken.pdf").write_bytes(b"%PDF-1.4 not really")
     (docs_copy / "empty.md").write_bytes(b"")
     warnings: list[str] = []
     r = update_index(
-        docs_copy, tmp_path / "idx", embedder=embedder, show_progress=False, warn=warnings.append
+        docs_copy, tmp_path / "idx", embedder=embedder, show_progress=False, store=store, warn=warnings.append
     )
     assert r.added == ["000_5c5733213d75056c.txt"]
     assert sorted(Path(p).name for p, _ in r.skipped) == ["broken.pdf", "empty.md", "junk.txt"]
@@ -128,12 +128,14 @@ def test_bad_files_are_skipped_and_listed(tmp_path, docs_copy, embedder):
     assert "3 skipped (3 invalid content);" in r.summary() and "\n" not in r.summary()
 
 
-def test_corrupted_update_keeps_last_good_version(tmp_path, docs_copy, embedder):
+def test_corrupted_update_keeps_last_good_version(tmp_path, docs_copy, embedder, store):
     index_dir = tmp_path / "idx"
     (docs_copy / "ferry.txt").write_text(EXTRA, encoding="utf-8")
-    update_index(docs_copy, index_dir, embedder=embedder, show_progress=False)
+    update_index(docs_copy, index_dir, embedder=embedder, show_progress=False, store=store)
     (docs_copy / "ferry.txt").write_bytes(b"\xff\xfe\x00\x00" + bytes(range(256)) * 4)
-    r = update_index(docs_copy, index_dir, embedder=embedder, show_progress=False, warn=lambda m: None)
+    r = update_index(
+        docs_copy, index_dir, embedder=embedder, show_progress=False, store=store, warn=lambda m: None
+    )
     assert r.skipped and not r.removed
     keys = [d.key for d in CorpusIndex.open(index_dir).documents]
     assert "ferry.txt" in keys
@@ -223,14 +225,14 @@ def test_index_of_an_older_format_asks_for_rebuild(tmp_path, docs_copy, embedder
     assert len(report.added) == 1
 
 
-def test_removing_the_last_document_leaves_an_empty_answerable_index(tmp_path, docs_copy, embedder):
+def test_removing_the_last_document_leaves_an_empty_answerable_index(tmp_path, docs_copy, embedder, store):
     from qa import Assistant
 
     index_dir = tmp_path / "idx"
-    update_index(docs_copy, index_dir, embedder=embedder, show_progress=False)
+    update_index(docs_copy, index_dir, embedder=embedder, show_progress=False, store=store)
     for path in docs_copy.iterdir():
         path.unlink()
-    report = update_index(docs_copy, index_dir, embedder=embedder, show_progress=False)
+    report = update_index(docs_copy, index_dir, embedder=embedder, show_progress=False, store=store)
     assert len(report.removed) == 1 and report.n_documents == 0 and report.n_chunks == 0
     idx = CorpusIndex.open(index_dir)
     assert idx.documents == [] and idx.lexical.n_docs == 0 and idx.lexical.search("Gabala", 5) == []
@@ -285,15 +287,14 @@ def test_update_keeps_bm25_term_counts_and_matches_a_full_build(tmp_path, docs_c
     update_index(docs_copy, inc, embedder=embedder, show_progress=False)
     gen = inc / (inc / "CURRENT").read_text().strip()
     (segment,) = [gen / e["name"] for e in json.loads((gen / "manifest.json").read_text())["segments"]]
-    terms_file = segment / "terms.npz"
+    terms_file = segment / "bm25" / "rows.npy"
     assert terms_file.is_file()
     if stored_terms == "missing":
         terms_file.unlink()
-    elif stored_terms == "other tokens() version":
-        with np.load(terms_file) as z:  # counts a different tokenizer would have made: all one term
-            arrays = {k: z[k] for k in z.files}
-        arrays["rows"] = np.zeros_like(arrays["rows"])
-        np.savez(terms_file, **{**arrays, "version": np.int64(0)})
+    elif stored_terms == "other tokens() version":  # counts a different tokenizer made: all one term
+        np.save(terms_file, np.zeros_like(np.load(terms_file)))
+        meta = json.loads((segment / "bm25" / "vocab.json").read_text())
+        (segment / "bm25" / "vocab.json").write_text(json.dumps({**meta, "version": 0}))
     seed = next(p for p in docs_copy.iterdir() if p.is_file())
 
     def edit_add():
@@ -381,10 +382,12 @@ class _FailingEmbedder:
 
 
 @pytest.mark.parametrize("stage", ["chunking", "embedding"])
-def test_a_file_that_fails_is_skipped_in_one_line_and_the_rest_indexed(tmp_path, docs_copy, embedder, stage):
+def test_a_file_that_fails_is_skipped_in_one_line_and_the_rest_indexed(
+    tmp_path, docs_copy, embedder, stage, store
+):
     index_dir = tmp_path / "idx"
     (docs_copy / "ferry.txt").write_text(EXTRA, encoding="utf-8")
-    update_index(docs_copy, index_dir, embedder=embedder, show_progress=False)
+    update_index(docs_copy, index_dir, embedder=embedder, show_progress=False, store=store)
     # an update of ferry.txt that fails keeps the indexed version; a new file that fails is left out
     (docs_copy / "ferry.txt").write_text(EXTRA + " Zanzibarite cargo.", encoding="utf-8")
     (docs_copy / "poison.md").write_text(
