@@ -8,7 +8,7 @@ FAISS (``_faiss``) keeps vectors and BM25 postings inside each segment folder; M
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
@@ -17,6 +17,7 @@ from ._lexical import ChunkTerms
 from ._segments import Segment
 
 
+@runtime_checkable
 class Lexical(Protocol):
     n_docs: int
 
@@ -29,6 +30,7 @@ class Lexical(Protocol):
         ...
 
 
+@runtime_checkable
 class StoreBackend(Protocol):
     kind: str
     lexical: Lexical
@@ -45,6 +47,7 @@ class StoreBackend(Protocol):
     def close(self) -> None: ...
 
 
+@runtime_checkable
 class StoreWriter(Protocol):
     """An update's side of a store, called in this order by ``_update``: ``add`` with the newly
     embedded documents, ``write`` for each new or merged segment, ``before_commit``, the commit of the generation, then ``after_commit``."""

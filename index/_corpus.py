@@ -16,6 +16,7 @@ import numpy as np
 from ._config import StoreConfig
 from ._errors import IndexMismatch, IndexNotFound
 from ._generations import current_generation
+from ._lexical import _ranges
 from ._readers import page_at
 from ._segments import Segment, SegmentEntry
 
@@ -106,19 +107,30 @@ class Numbering:
             mine = keep[seg_col[keep] == s]
             to_global[s][local[mine]] = np.flatnonzero(seg_col[keep] == s)
         spans = [seg.chunks[:, 1:3] for seg in segments]
-        chunks = np.zeros((len(keep), 3), np.int64)
+        chunks = np.zeros((len(keep), 3), np.int32)  # int32: 12 bytes a row, 12 MB at 1M chunks
         chunks[:, 0] = gdoc_all[keep]
         if len(keep):
             chunks[:, 1:3] = np.concatenate(spans)[keep]
-        sent_rows = []
-        for s, seg in enumerate(segments):
-            rows = seg.sentences.copy()
-            if len(rows):
-                rows[:, 0] = to_global[s][rows[:, 0]]
-                sent_rows.append(rows[rows[:, 0] >= 0])
-        sentences = np.concatenate(sent_rows) if sent_rows else np.zeros((0, 3), np.int64)
-        sentences = sentences[np.argsort(sentences[:, 0], kind="stable")]
+        sentences = _sentences_in_order(segments, seg_col[keep], local[keep])
         return cls(documents, chunks, sentences, to_global)
+
+
+def _sentences_in_order(segments: list[Segment], seg_of: np.ndarray, local: np.ndarray) -> np.ndarray:
+    """Every live chunk's sentences as (corpus row, start, end), rows ascending: each corpus
+    row's sentences are a contiguous block of its segment's, copied in one vectorised pass."""
+    counts = np.zeros(len(seg_of), np.int64)
+    starts = np.zeros(len(seg_of), np.int64)
+    offsets = np.cumsum([0] + [len(seg.sentences) for seg in segments])
+    for s, seg in enumerate(segments):
+        mine = np.flatnonzero(seg_of == s)
+        ptr = seg.sent_ptr
+        counts[mine] = ptr[local[mine] + 1] - ptr[local[mine]]
+        starts[mine] = ptr[local[mine]] + offsets[s]
+    parts = [seg.sentences for seg in segments if len(seg.sentences)]
+    every = np.concatenate(parts) if parts else np.zeros((0, 3), np.int64)
+    out = every[_ranges(starts, counts)].astype(np.int32)
+    out[:, 0] = np.repeat(np.arange(len(seg_of), dtype=np.int32), counts)
+    return out
 
 
 class CorpusIndex:

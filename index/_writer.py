@@ -94,7 +94,8 @@ def write_generation(
         "segments": [e.to_json() for e in entries],
         "documents": dict(sorted(documents.items())),
     }
-    (staging / "manifest.json").write_text(json.dumps(manifest, indent=1), encoding="utf-8")
+    # compact: at 1M chunks the manifest lists 100k documents, written on every update
+    (staging / "manifest.json").write_text(json.dumps(manifest, separators=(",", ":")), encoding="utf-8")
     return manifest
 
 

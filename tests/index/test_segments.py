@@ -210,3 +210,21 @@ def test_the_ivf_dense_index_is_recorded_kept_and_finds_what_exact_search_finds(
     assert [[r[:3] for r in hits] for hits, _ in a] == [[r[:3] for r in hits] for hits, _ in b]
     assert [text for _, text in a] == [text for _, text in b]
     assert "23:10" in b[0][1]
+
+
+def test_both_stores_implement_the_same_interfaces(tmp_path, folder, embedder, store):
+    """A loaded generation's backend and an update's writer are the two protocols of
+    ``index._backend``, for FAISS and for Milvus alike."""
+    from index import _backend, _milvus_store
+    from index._faiss import FaissSegmentWriter
+
+    index_dir = tmp_path / "idx"
+    update_index(folder, index_dir, embedder=embedder, show_progress=False, store=store)
+    idx = CorpusIndex.open(index_dir)
+    assert idx.backend.kind == store
+    assert isinstance(idx.backend, _backend.StoreBackend) and isinstance(idx.lexical, _backend.Lexical)
+    writer = FaissSegmentWriter(384) if store == "faiss" else _milvus_store.MilvusWriter({}, 384, "")
+    assert isinstance(writer, _backend.StoreWriter) and writer.kind == store
+    hits = idx.dense_search(embedder.embed_query("How tall is the Skarv lighthouse?"), 3)
+    assert idx.chunk_doc(hits[0][0]).key == "lighthouse.txt"
+    idx.close()
