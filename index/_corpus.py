@@ -7,7 +7,7 @@ import json
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import partial
+from functools import cached_property, partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -73,7 +73,8 @@ class Numbering:
 
     documents: list[DocumentRecord]
     chunks: np.ndarray  # (doc, start, end) per live chunk
-    sentences: np.ndarray  # (chunk, start, end), grouped by chunk
+    row_segment: np.ndarray  # per live chunk: its segment ...
+    row_local: np.ndarray  # ... and its row there
     to_global: list[np.ndarray]  # per segment: its chunk rows' corpus rows, -1 if deleted
 
     @classmethod
@@ -111,8 +112,7 @@ class Numbering:
         chunks[:, 0] = gdoc_all[keep]
         if len(keep):
             chunks[:, 1:3] = np.concatenate(spans)[keep]
-        sentences = _sentences_in_order(segments, seg_col[keep], local[keep])
-        return cls(documents, chunks, sentences, to_global)
+        return cls(documents, chunks, seg_col[keep], local[keep], to_global)
 
 
 def _sentences_in_order(segments: list[Segment], seg_of: np.ndarray, local: np.ndarray) -> np.ndarray:
@@ -141,15 +141,21 @@ class CorpusIndex:
     """
 
     def __init__(
-        self, path: Path, manifest: dict[str, Any], numbering: Numbering, backend: StoreBackend
+        self,
+        path: Path,
+        manifest: dict[str, Any],
+        numbering: Numbering,
+        backend: StoreBackend,
+        segments: list[Segment],
     ) -> None:
         self.path = path
         self.manifest = manifest
         self.documents = numbering.documents
         self.chunks = numbering.chunks
-        self.sentences = numbering.sentences
         self.backend = backend
-        self._sent_ptr = np.searchsorted(self.sentences[:, 0], np.arange(len(self.chunks) + 1))
+        self._segments = segments
+        self._row_segment = numbering.row_segment
+        self._row_local = numbering.row_local
         self._sentence_vecs: OrderedDict[int, np.ndarray] = OrderedDict()
 
     @property
@@ -190,8 +196,18 @@ class CorpusIndex:
         return self.chunk_doc(i).text[s:e]
 
     def chunk_sentences(self, i: int) -> np.ndarray:
-        """Rows of ``(chunk, start, end)`` for chunk ``i``."""
-        return self.sentences[int(self._sent_ptr[i]) : int(self._sent_ptr[i + 1])]
+        """Rows of ``(chunk, start, end)`` for chunk ``i``, read from its segment."""
+        seg = self._segments[int(self._row_segment[i])]
+        r = int(self._row_local[i])
+        rows = np.array(seg.sentences[int(seg.sent_ptr[r]) : int(seg.sent_ptr[r + 1])])
+        rows[:, 0] = i
+        return rows
+
+    @cached_property
+    def sentences(self) -> np.ndarray:
+        """Every live chunk's sentence rows ``(chunk, start, end)``, grouped by chunk (built
+        when first asked for: answering reads a chunk's through :meth:`chunk_sentences`)."""
+        return _sentences_in_order(self._segments, self._row_segment, self._row_local)
 
     def sentence_vectors(self, i: int) -> np.ndarray:
         """Chunk ``i``'s sentence vectors (rows as :meth:`chunk_sentences`), embedded when asked.
@@ -300,7 +316,7 @@ class CorpusIndex:
             from ._faiss import FaissBackend
 
             backend = FaissBackend.load(segments, numbering.to_global)
-        return cls(gen, manifest, numbering, backend)
+        return cls(gen, manifest, numbering, backend, segments)
 
 
 def read_manifest(gen: Path) -> dict[str, Any]:
