@@ -71,9 +71,10 @@ chromium:
 test: $(STAMP) chromium
 	$(PY) -m pytest --durations=15
 
-# The fast tier for everyday work (under a minute): no LLM, browser, benchmark or slow tests.
+# The fast tier for everyday work (under a minute): no LLM, browser, benchmark or slow tests,
+# on two worker processes (pytest-xdist; one test file per worker, so a file's fixtures load once).
 check: $(STAMP)
-	$(PY) -m pytest -m "$(FAST)"
+	$(PY) -m pytest -m "$(FAST)" -n 2 --dist loadfile
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check qa index ui eval tests
