@@ -1,7 +1,7 @@
 """Real servers for tests, on 127.0.0.1: a free port, waiting for one to answer, and
 llama-cpp-python's OpenAI-compatible server over the packaged GGUF model.
 
-One copy for every test package (tests/conftest.py puts ``tests/`` on ``sys.path``, so
+Also ``wait_until``, the polling every live-process test does. One copy for every test package (tests/conftest.py puts ``tests/`` on ``sys.path``, so
 ``import _servers`` works from tests/qa and tests/ui alike).
 """
 
@@ -15,11 +15,25 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 LLM_SERVER_KEY = "test-key-5c1f0e"  # the key the test LLM server demands
 LLM_SERVER_START_S = 180.0
+
+
+def wait_until(
+    what: str, check: Callable[[], bool], limit: float, every: float = 0.2, detail: Callable[[], str] = str
+) -> None:
+    """Poll ``check`` until it holds; past ``limit`` seconds fail naming ``what`` (and ``detail()``,
+    e.g. a server's log)."""
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        if check():
+            return
+        time.sleep(every)
+    more = detail()
+    raise AssertionError(f"not within {limit:.0f} s: {what}" + (f"\n{more}" if more else ""))
 
 
 def free_port() -> int:

@@ -10,6 +10,7 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import _servers
 import pytest
 
 from index import CorpusIndex, FolderWatcher, IndexReport, WatchUpdate, update_index
@@ -22,12 +23,7 @@ KILN = "The Ostrava glass kiln of the Pellam works runs at 1,460 degrees for nin
 
 
 def wait_until(what: str, check: Callable[[], bool], limit: float = LIMIT) -> None:
-    deadline = time.monotonic() + limit
-    while time.monotonic() < deadline:
-        if check():
-            return
-        time.sleep(0.1)
-    raise AssertionError(f"not within {limit:.0f} s: {what}")
+    _servers.wait_until(what, check, limit, every=0.1)
 
 
 def texts(index_dir: Path) -> dict[str, str]:

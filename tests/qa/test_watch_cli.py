@@ -6,10 +6,10 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 
+import _servers
 import pytest
 
 from index import CorpusIndex
@@ -21,12 +21,7 @@ HERON = "The Velmor heron sanctuary on Lake Triskel counted 1,284 nesting pairs 
 
 
 def wait_until(what: str, check: Callable[[], bool], log: Path) -> None:
-    deadline = time.monotonic() + LIMIT
-    while time.monotonic() < deadline:
-        if check():
-            return
-        time.sleep(0.2)
-    raise AssertionError(f"not within {LIMIT:.0f} s: {what}\n{log.read_text(errors='replace')}")
+    _servers.wait_until(what, check, LIMIT, detail=lambda: log.read_text(errors="replace"))
 
 
 def start(tmp_path: Path, docs: Path) -> tuple[subprocess.Popen, Path]:

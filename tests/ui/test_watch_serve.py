@@ -9,6 +9,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import _servers
 import httpx
 import pytest
 from _uihelpers import free_port, qa_serve
@@ -44,12 +45,7 @@ class Watched:
 
 
 def wait_until(what: str, check: Callable[[], bool], limit: float = LIMIT) -> None:
-    deadline = time.monotonic() + limit
-    while time.monotonic() < deadline:
-        if check():
-            return
-        time.sleep(0.25)
-    raise AssertionError(f"not within {limit:.0f} s: {what}")
+    _servers.wait_until(what, check, limit, every=0.25)
 
 
 @pytest.fixture(scope="module")
