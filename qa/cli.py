@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
 from typing import TYPE_CHECKING
 
@@ -92,6 +93,10 @@ def _watch(args: argparse.Namespace, config: IndexConfig, settings: Settings) ->
         watcher.start()
     except IndexError_ as exc:
         return fail(str(exc))
+    # Ctrl-C and SIGTERM stop watching even when started in the background, where a shell
+    # leaves SIGINT ignored and Python then never raises KeyboardInterrupt for it
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     print(f"watching {printable(str(watcher.root))} for changes (Ctrl-C stops)", flush=True)
     watcher.wait()  # returns on Ctrl-C, the watcher stopped
     print(f"qa: stopped watching {printable(str(watcher.root))}", file=sys.stderr)

@@ -23,7 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from qa import Answer, Turn
 
-from ._api_base import APIError, ApiLogin, one_line
+from ._api_base import APIError, ApiLogin, UploadTooLarge, one_line
 from ._docs import Progress, UnknownDocument
 from ._upload_cap import MAX_UPLOAD_FILES, UploadLimits, capped_route
 
@@ -157,6 +157,9 @@ def native_router(service: ChatService, door: ApiLogin) -> APIRouter:
     ) -> JSONResponse:
         """The web chat's upload: the same checks (type, size, readable), names and indexing run.
         A body over the limits is refused as it streams in, before it is all read (413)."""
+        if len(files) > MAX_UPLOAD_FILES:  # the streamed count's backstop, whatever the chunking
+            limits = UploadLimits(service.library.max_bytes, service.library.max_upload_mb)
+            raise UploadTooLarge(f"files: {limits.per_request()}")
         with tempfile.TemporaryDirectory(prefix="qa-api-upload-") as tmp:
             pairs = []
             for i, f in enumerate(files):
