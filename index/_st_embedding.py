@@ -5,10 +5,10 @@ sentence vectors; ``max_seq_length``, the dimension), and llama-index components
 eval baseline's ``VectorStoreIndex``) need a llama-index embedding. llama-index's
 ``HuggingFaceEmbedding`` (0.8) builds its ``SentenceTransformer`` inside ``__init__``,
 keeps it only in the private ``_model`` and accepts no ready one, so we subclass the
-public extension point instead, ``BaseEmbedding`` (llama-index's documented way to a
-custom embedding), and load the model exactly as ``HuggingFaceEmbedding`` does: same
-prompts, same ``encode`` arguments, hence the same vectors
-(tests/index/test_st_embedding.py compares the two).
+public extension point instead, ``BaseEmbedding`` (llama-index's documented way to a custom
+embedding: developers.llamaindex.ai, "Custom Embeddings"), and load the model exactly as
+``HuggingFaceEmbedding`` does: same prompts, same ``encode`` arguments, hence the same
+vectors (tests/index/test_st_embedding.py compares the two).
 """
 
 from __future__ import annotations
@@ -57,7 +57,7 @@ class SentenceTransformerEmbedding(BaseEmbedding):
         """The loaded ``SentenceTransformer``."""
         return self._st
 
-    def _embed(self, inputs: list[str], prompt_name: str) -> list[Embedding]:
+    def _encode(self, inputs: list[str], prompt_name: str) -> list[Embedding]:
         vectors = self._st.encode(
             inputs,
             batch_size=self.embed_batch_size,
@@ -68,13 +68,13 @@ class SentenceTransformerEmbedding(BaseEmbedding):
         return vectors.tolist()
 
     def _get_query_embedding(self, query: str) -> Embedding:
-        return self._embed([query], "query")[0]
+        return self._encode([query], "query")[0]
 
     def _get_text_embedding(self, text: str) -> Embedding:
-        return self._embed([text], "text")[0]
+        return self._encode([text], "text")[0]
 
     def _get_text_embeddings(self, texts: list[str]) -> list[Embedding]:
-        return self._embed(texts, "text")
+        return self._encode(texts, "text")
 
     async def _aget_query_embedding(self, query: str) -> Embedding:
         return await asyncio.to_thread(self._get_query_embedding, query)
