@@ -1,4 +1,4 @@
-"""The packaged all-MiniLM-L6-v2, loaded once and lazily, through llama-index.
+"""The packaged all-MiniLM-L6-v2, loaded once and lazily, as a llama-index embedding.
 
 Queries are embedded by :class:`~index._query.QueryEncoder` (numpy, no torch) when the
 model's layout allows, so answering a question never waits for torch to import.
@@ -22,6 +22,8 @@ import numpy as np
 
 if TYPE_CHECKING:
     from llama_index.core.embeddings import BaseEmbedding
+
+    from ._st_embedding import SentenceTransformerEmbedding
 
 DEFAULT_EMBED_MODEL = "all-MiniLM-L6-v2"
 
@@ -74,7 +76,8 @@ _SHARED_LOCK = threading.Lock()
 
 
 class Embedder:
-    """Lazy wrapper around llama-index's ``HuggingFaceEmbedding``.
+    """Lazy wrapper around a llama-index embedding (:class:`~index._st_embedding.SentenceTransformerEmbedding`,
+    the vectors of llama-index's ``HuggingFaceEmbedding`` with the model itself in reach).
 
     >>> emb = Embedder()
     >>> emb.embed_query("Where is Shamkir?").shape
@@ -88,7 +91,7 @@ class Embedder:
         self.batch_size = batch_size
         # "auto" (numpy when the model allows), "numpy", or "sentence-transformers" (Settings.query_backend)
         self.query_backend = query_backend or "auto"
-        self._llama: BaseEmbedding | None = None
+        self._llama: SentenceTransformerEmbedding | None = None
         self._lock = threading.Lock()
         self._tokenizer: Any = None
         self._query_encoder: Any = None  # a QueryEncoder, or False when queries go through torch
@@ -104,15 +107,15 @@ class Embedder:
                 emb = _SHARED[key] = cls(model, query_backend=query_backend)
             return emb
 
-    def warm_up(self) -> BaseEmbedding:
+    def warm_up(self) -> SentenceTransformerEmbedding:
         if self._llama is None:
             with self._lock:
                 if self._llama is None:
                     set_offline_env()
-                    from llama_index.embeddings.huggingface import HuggingFaceEmbedding
+                    from ._st_embedding import SentenceTransformerEmbedding
 
-                    self._llama = HuggingFaceEmbedding(
-                        model_name=str(resolve_model_path(self.model_name)),
+                    self._llama = SentenceTransformerEmbedding(
+                        str(resolve_model_path(self.model_name)),
                         device="cpu",
                         embed_batch_size=self.batch_size,
                         normalize=True,
@@ -131,7 +134,7 @@ class Embedder:
         return int(getter())
 
     def _st(self) -> Any:
-        return self.warm_up()._model  # the SentenceTransformer inside llama-index's wrapper
+        return self.warm_up().sentence_transformer
 
     @property
     def sentence_transformer(self) -> Any:

@@ -1,7 +1,7 @@
 """The Milvus store: chunk vectors and the BM25 index live in one Milvus collection.
 
-Everything goes through llama-index's ``MilvusVectorStore`` (add, delete, dense query,
-and full-text query with Milvus' built-in BM25 function). The generation folder keeps
+Everything goes through llama-index's ``MilvusVectorStore`` (add, delete, dense query)
+and its public pymilvus client (full-text query with Milvus' built-in BM25 function). The generation folder keeps
 what answering reads per sentence (documents, spans) plus the document frequencies
 the answer scorer weighs terms with, a table the size of the vocabulary, not of the
 corpus. This module talks to Milvus; ``_milvus_backend`` is a loaded generation's view
@@ -168,25 +168,31 @@ def _store_class():
     from llama_index.vector_stores.milvus import MilvusVectorStore
 
     class QAMilvusVectorStore(MilvusVectorStore):
-        """MilvusVectorStore whose full-text query is exact and works on milvus-lite too.
+        """MilvusVectorStore with an exact full-text search that works on milvus-lite too.
 
-        The stock ``_sparse_search`` asks for ``drop_ratio_search=0.2`` (drop the smallest
-        fifth of the query's terms), which milvus-lite rejects and which would make BM25
-        results differ from the FAISS store's.
+        The stock full-text query (``query`` in ``TEXT_SEARCH`` mode) asks for
+        ``drop_ratio_search=0.2`` (drop the smallest fifth of the query's terms), which
+        milvus-lite rejects and which would make BM25 results differ from the FAISS store's;
+        llama-index-vector-stores-milvus 1.2 has no parameter for it. ``text_search`` runs the
+        same search through the store's public pymilvus client with the ratio at 0.
         """
 
-        def _sparse_search(self, query, string_expr, output_fields, **kwargs):
+        def text_search(self, text: str, limit: int) -> Any:
+            """The ``limit`` best rows by Milvus' BM25 of ``text``, as a ``VectorStoreQueryResult``."""
+            from llama_index.core.vector_stores.types import VectorStoreQueryResult
+
             res = self.client.search(
                 collection_name=self.collection_name,
-                data=[query.query_str],
+                data=[text],
                 anns_field=self.sparse_embedding_field,
-                limit=query.similarity_top_k,
-                filter=string_expr,
-                output_fields=output_fields,
+                limit=limit,
+                output_fields=["id"],
                 search_params={"metric_type": "BM25", "params": {"drop_ratio_search": 0.0}},
-                partition_names=kwargs.get("milvus_partition_names"),
             )
-            return self._parse_from_milvus_results(res)
+            hits = res[0] if res else []
+            return VectorStoreQueryResult(
+                ids=[hit["id"] for hit in hits], similarities=[hit["distance"] for hit in hits]
+            )
 
         def vectors(self, ids: list[str]) -> dict[str, list[float]]:
             """Stored dense vectors by node id (missing ids are left out)."""

@@ -72,17 +72,9 @@ class MilvusLexical:
         text = lex_text(query)
         if not text or not self._backend.n_rows:
             return []
-        from llama_index.core.vector_stores.types import VectorStoreQuery, VectorStoreQueryMode
 
         def run(limit: int):
-            return self._backend.vector_store.query(
-                VectorStoreQuery(
-                    query_str=text,
-                    similarity_top_k=limit,
-                    mode=VectorStoreQueryMode.TEXT_SEARCH,
-                    output_fields=["id"],
-                )
-            )
+            return self._backend.vector_store.text_search(text, limit)
 
         # milvus-lite reports BM25 as a negated distance, a server as a score; the FAISS store's
         # BM25 (bm25s' formula) leaves out BM25's constant (k1 + 1) factor, so divide it out too

@@ -25,6 +25,7 @@ from ._errors import QAError
 from ._followup import needs_history
 from ._generation import ABSTAIN_TEXT, Generation, GenerationRequest
 from ._hostile import without_hostile
+from ._llamacpp_compat import llama_model
 from ._llm import LLMSettings, packaged_model_path
 from ._retrieval import Hit
 from ._terms import capitalised_terms, names_another_figure
@@ -67,52 +68,40 @@ class LLMGenerator:
         return self
 
     def _load(self) -> Any:
+        return (
+            _load_llamacpp(self.settings) if self.settings.backend == "llamacpp" else self._load_openai_like()
+        )
+
+    def _load_openai_like(self) -> Any:
+        """``OpenAILike`` on an ``openai`` client of our own, which also lists the server's models."""
         s = self.settings
-        if s.backend == "llamacpp":
-            path = Path(s.model).expanduser() if s.model else packaged_model_path(s.cache_dir)
-            # llama.cpp's OpenMP threads spin-wait at every barrier; on a busy CPU a descheduled
-            # thread then stalls the others (2 threads decoding at 1.4 tok/s spinning, 17 tok/s
-            # passive). libgomp reads this once, when it loads: with torch, set_offline_env did.
-            os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-            try:
-                from llama_index.llms.llama_cpp import LlamaCPP
-            except ImportError as exc:
-                raise QAError(f"the llamacpp backend is not installed ({exc})") from exc
-            model_kwargs: dict[str, Any] = {"verbose": False}
-            if s.n_threads:
-                model_kwargs.update(n_threads=s.n_threads, n_threads_batch=s.n_threads)
-            try:
-                with _quiet_stderr():  # llama.cpp logs context setup to fd 2 even when not verbose
-                    return LlamaCPP(
-                        model_path=str(path),
-                        temperature=s.temperature,
-                        max_new_tokens=s.max_tokens,
-                        context_window=s.context_window,
-                        model_kwargs=model_kwargs,
-                        generate_kwargs={"repeat_penalty": 1.1},
-                        verbose=False,
-                    )
-            except (ValueError, RuntimeError, OSError) as exc:
-                raise QAError(f"cannot load GGUF model {path}: {_one_line(exc)}") from exc
         try:
+            import openai
+            from llama_index.llms.openai.utils import resolve_openai_credentials
             from llama_index.llms.openai_like import OpenAILike
         except ImportError as exc:
             raise QAError(f"the openai-like backend is not installed ({exc})") from exc
+        # local servers need no key; the client insists on one. Resolved as OpenAILike resolves
+        # its own (argument, then OPENAI_API_BASE...), so the client is the one it would build.
+        api_key, api_base, _ = resolve_openai_credentials(api_key=s.api_key or "no-key", api_base=s.base_url)
+        client = openai.OpenAI(
+            api_key=api_key, base_url=api_base, max_retries=s.max_retries, timeout=s.timeout
+        )
         llm = OpenAILike(
             model=s.model or "default",
             api_base=s.base_url,
-            api_key=s.api_key or "no-key",  # local servers need none; the client insists on one
+            api_key=s.api_key or "no-key",
             is_chat_model=s.mode == "chat",
             context_window=s.context_window,
             max_tokens=s.max_tokens,
             temperature=s.temperature,
             timeout=s.timeout,
             max_retries=s.max_retries,
+            openai_client=client,
         )
         if not s.model:  # llama.cpp's server ignores the name; vLLM and Ollama need a real one
             try:
-                models = llm._get_client().models.list()
-                first = next(iter(models), None)
+                first = next(iter(client.models.list()), None)
             except Exception as exc:
                 raise self._error(exc) from exc
             if first is not None:
@@ -122,8 +111,8 @@ class LLMGenerator:
     # ------------------------------------------------------------ calling it
 
     def _count(self) -> Callable[[str], int]:
-        model = getattr(self.llm, "_model", None)
-        if model is not None and hasattr(model, "tokenize"):
+        model = llama_model(self.llm)
+        if model is not None:
             return lambda text: len(model.tokenize(text.encode("utf-8"), add_bos=False, special=False))
         return lambda text: int(len(text) / _CHARS_PER_TOKEN) + 1
 
@@ -299,6 +288,35 @@ class LLMGenerator:
         if not must <= set(tokens(rewrite)):
             return None
         return rewrite
+
+
+def _load_llamacpp(s: LLMSettings) -> Any:
+    """llama-index's ``LlamaCPP`` over a GGUF file (the packaged Gemma 3 270M by default)."""
+    path = Path(s.model).expanduser() if s.model else packaged_model_path(s.cache_dir)
+    # llama.cpp's OpenMP threads spin-wait at every barrier; on a busy CPU a descheduled
+    # thread then stalls the others (2 threads decoding at 1.4 tok/s spinning, 17 tok/s
+    # passive). libgomp reads this once, when it loads: with torch, set_offline_env did.
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+    try:
+        from llama_index.llms.llama_cpp import LlamaCPP
+    except ImportError as exc:
+        raise QAError(f"the llamacpp backend is not installed ({exc})") from exc
+    model_kwargs: dict[str, Any] = {"verbose": False}
+    if s.n_threads:
+        model_kwargs.update(n_threads=s.n_threads, n_threads_batch=s.n_threads)
+    try:
+        with _quiet_stderr():  # llama.cpp logs context setup to fd 2 even when not verbose
+            return LlamaCPP(
+                model_path=str(path),
+                temperature=s.temperature,
+                max_new_tokens=s.max_tokens,
+                context_window=s.context_window,
+                model_kwargs=model_kwargs,
+                generate_kwargs={"repeat_penalty": 1.1},
+                verbose=False,
+            )
+    except (ValueError, RuntimeError, OSError) as exc:
+        raise QAError(f"cannot load GGUF model {path}: {_one_line(exc)}") from exc
 
 
 def _source_text(index: CorpusIndex, hit: Hit) -> str:
