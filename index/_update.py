@@ -24,7 +24,7 @@ from ._embed import Embedder
 from ._errors import IndexError_, IndexMismatch, IndexNotFound, IndexNotWritable
 from ._faiss import FaissSegmentWriter
 from ._generations import commit, current_generation, discard, new_staging, write_lock
-from ._plan import Keep, Plan, drop_failed, plan_update
+from ._plan import Plan, drop_failed, plan_update
 from ._readers import EXTRACTION_VERSION
 from ._report import IndexConfig, IndexReport
 from ._writer import Live, manifest_meta, migrate_legacy, write_generation
@@ -75,7 +75,7 @@ def update_index(
     with write_lock(index_dir):
         job = _job(index_dir, requested, config, root, report, rebuild, settings, warn)
         plan = plan_update(root, job.known, report, warn)
-        if job.live is not None and not job.changed:
+        if job.live is not None and not job.changed and not plan.stats_to_record:
             return _unchanged(report, job, started)
         backend = settings.query_backend if settings is not None else None
         # before staging: see the kill test
@@ -144,8 +144,13 @@ def _job(
 ) -> _Job:
     gen = current_generation(index_dir)
     _milvus_store.recover(index_dir, gen, requested)
-    recorded = _recorded_store(gen)
-    live = None if rebuild or gen is None else _live(index_dir, gen, recorded, requested, config, root, warn)
+    manifest = _manifest(gen)  # read once: at 1M chunks it lists 100k documents
+    recorded = dict((manifest or {}).get("store") or {"kind": "faiss"})
+    live = (
+        None
+        if rebuild or gen is None  # an unreadable manifest raises here, as reading it again does
+        else _live(index_dir, gen, manifest or read_manifest(gen), recorded, requested, config, root, warn)
+    )
     previous = (
         CorpusIndex.load(live.gen, requested) if live is not None and recorded["kind"] == "milvus" else None
     )
@@ -182,13 +187,13 @@ def _stage(
             drop_failed(plan, failed, job.known, job.report, job.warn)
             for key in failed:
                 built.pop(key, None)
-            if job.live is not None and not job.changed:
+            if job.live is not None and not job.changed and not plan.stats_to_record:
                 discard(staging)
                 return None
         writing = True
         builds = list(built.values())
         dim = _vector_dim(builds, job.live) or embedder.dim
-        keep = {p.key for p in plan.items if isinstance(p, Keep)}
+        keep = set(plan.kept)
         writer = _writer_for(job, dim, keep)
         writer.add(builds)
         meta = manifest_meta(job.config, job.root, dim, job.target, job.dense_index)
@@ -213,6 +218,7 @@ def _stage(
 def _live(
     index_dir: Path,
     gen: Path,
+    manifest: dict[str, Any],
     recorded: dict[str, Any],
     requested: StoreConfig,
     config: IndexConfig,
@@ -226,7 +232,6 @@ def _live(
             f"index at {index_dir} keeps its vectors in {recorded['kind']}, not {requested.kind}; "
             f"re-run with --rebuild to re-embed everything into {requested.kind}"
         )
-    manifest = read_manifest(gen)
     _check_compatible(manifest, config, root, index_dir)
     if manifest.get("format_version") == LEGACY_FORMAT:
         warn(
@@ -284,12 +289,13 @@ def _unchanged(report: IndexReport, job: _Job, started: float) -> IndexReport:
     return report
 
 
-def _recorded_store(gen: Path | None) -> dict[str, Any]:
+def _manifest(gen: Path | None) -> dict[str, Any] | None:
+    """The live generation's manifest; None without one, or when it cannot be read."""
     if gen is None:
-        return {"kind": "faiss"}
+        return None
     with contextlib.suppress(OSError, ValueError):
-        return dict(read_manifest(gen).get("store") or {"kind": "faiss"})
-    return {"kind": "faiss"}
+        return read_manifest(gen)
+    return None
 
 
 def _drop_old_collection(recorded: dict[str, Any], requested: StoreConfig, index_dir: Path, warn) -> None:
