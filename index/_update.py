@@ -8,6 +8,7 @@ into the new generation unchanged, so its cost follows the change, not the corpu
 from __future__ import annotations
 
 import contextlib
+import os
 import sys
 import time
 from collections.abc import Callable
@@ -347,7 +348,8 @@ def write_prebuilt_generation(
     For benchmarks and tests at sizes we cannot afford to embed (100k chunks is hours
     on a laptop CPU): everything after embedding is the same code ``update_index`` runs.
     ``documents[i].hash`` must be the file's content hash if ``update_index`` is to treat
-    the file as unchanged later.
+    the file as unchanged later; the size and time of each file found under ``root`` are
+    recorded as if it had been hashed now, so that update reads none of them again.
     """
     config = config or IndexConfig()
     index_dir = Path(index_dir)
@@ -372,8 +374,22 @@ def write_prebuilt_generation(
         try:
             dense = config.dense_index or "auto"
             meta = manifest_meta(config, Path(root).resolve(), dim or 0, {"kind": "faiss"}, dense)
-            write_generation(staging, None, set(), documents, FaissSegmentWriter(dim or 0, dense), meta)
+            stats = _file_stats(Path(root), [d.key for d in documents])
+            writer = FaissSegmentWriter(dim or 0, dense)
+            write_generation(staging, None, set(), documents, writer, meta, stats)
             return commit(index_dir, staging)
         except BaseException:
             discard(staging)
             raise
+
+
+def _file_stats(root: Path, keys: list[str]) -> dict[str, dict[str, int]]:
+    seen = time.time_ns()
+    stats = {}
+    for key in keys:
+        try:
+            st = os.stat(root / key)
+        except OSError:
+            continue
+        stats[key] = {"size": st.st_size, "mtime_ns": st.st_mtime_ns, "seen_ns": seen}
+    return stats
