@@ -7,6 +7,7 @@ was indexed before keeps its last good version rather than being lost.
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -24,45 +25,47 @@ from ._walk import FAILED, INVALID, UNREADABLE, UNREADABLE_FOLDER, UNSUPPORTED, 
 RACY_NS = 2_000_000_000
 
 
-@dataclass(frozen=True)
-class Keep:
-    """A document the live generation holds as it is: it stays in its segment."""
-
-    key: str
-    hash: str
-    stat: dict[str, int] | None = None  # a fresh size/mtime record, when the file was read again
-
-
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Change:
     """A new or changed document, read and ready to chunk and embed."""
 
     key: str
     hash: str
     parsed: ParsedDocument
-    stat: dict[str, int] | None = None
 
 
 @dataclass
 class Plan:
-    items: list[Keep | Change] = field(default_factory=list)
-    paths: dict[str, Path] = field(default_factory=dict)  # key -> file, for reports
+    """What an update does to each document. Kept ones are a mapping, not objects: at 1M
+    chunks a folder holds 100k files and nearly all of them stay as they are."""
+
+    kept: dict[str, str] = field(default_factory=dict)  # key -> hash: live documents that stay
+    changes: list[Change] = field(default_factory=list)
+    # size and modification time of each file read, for the next update's quick check
+    stats: dict[str, dict[str, int]] = field(default_factory=dict)
+    paths: dict[str, str] = field(default_factory=dict)  # key -> file, for reports
 
     @property
     def keys(self) -> set[str]:
-        return {p.key for p in self.items}
+        return set(self.kept) | {c.key for c in self.changes}
 
     @property
-    def stats(self) -> dict[str, dict[str, int]]:
-        """Size and modification time of each file read, for the next update's quick check."""
-        return {p.key: p.stat for p in self.items if p.stat is not None}
+    def stats_to_record(self) -> bool:
+        """Whether an unchanged file was hashed again and its size and time, once recorded, let
+        the next update skip reading it (files touched but not changed: a checkout, a copy)."""
+        return any(
+            key in self.kept and st["mtime_ns"] < st["seen_ns"] - RACY_NS for key, st in self.stats.items()
+        )
 
-    @property
-    def changes(self) -> list[Change]:
-        return [p for p in self.items if isinstance(p, Change)]
+    def keep(self, key: str, digest: str, stat: dict[str, int] | None = None) -> None:
+        self.kept[key] = digest
+        if stat is not None:
+            self.stats[key] = stat
 
     def drop(self, key: str) -> None:
-        self.items = [p for p in self.items if p.key != key]
+        self.kept.pop(key, None)
+        self.stats.pop(key, None)
+        self.changes = [c for c in self.changes if c.key != key]
 
 
 def plan_update(
@@ -77,7 +80,7 @@ def plan_update(
             warn(f"skipped {path}: {reason}")
         report.skip(str(path), kind, reason)
         if key in previous:  # keep the last good version rather than lose it
-            plan.items.append(Keep(key, previous[key]["hash"]))
+            plan.keep(key, previous[key]["hash"])
 
     walked = walk(root)
     for left_out in walked.skipped:  # unsupported types are only counted: a folder may hold many
@@ -87,16 +90,26 @@ def plan_update(
             rel = where.relative_to(base).as_posix() if where != base else ""
             for key, info in previous.items():
                 if key == rel or not rel or key.startswith(rel + "/"):
-                    plan.items.append(Keep(key, info["hash"]))
+                    plan.keep(key, info["hash"])
     report.found = len(walked.files)
-    for path in walked.files:
-        key = path.relative_to(base).as_posix()
-        plan.paths[key] = path
-        stat = _stat(path)
-        if key in previous and _same_file(previous[key], stat):
-            plan.items.append(Keep(key, previous[key]["hash"]))
+    prefix = len(str(base)) + (0 if str(base).endswith(os.sep) else 1)
+    for found in walked.files:
+        key = found.path[prefix:]  # what relative_to(base).as_posix() gives, faster
+        if os.sep != "/":
+            key = key.replace(os.sep, "/")
+        plan.paths[key] = found.path
+        info = previous.get(key)
+        if (  # as when last hashed, and not modified so close to it that a second write hides
+            info is not None
+            and info.get("mtime_ns") == found.mtime_ns
+            and info.get("size") == found.size
+            and found.mtime_ns < info.get("seen_ns", 0) - RACY_NS
+        ):
+            plan.keep(key, info["hash"])
             report.unchanged.append(key)
             continue
+        path = Path(found.path)
+        stat = {"size": found.size, "mtime_ns": found.mtime_ns, "seen_ns": time.time_ns()}
         try:
             data = read_bytes(path)
         except BadDocument as exc:
@@ -104,7 +117,7 @@ def plan_update(
             continue
         digest = content_hash(data)
         if key in previous and previous[key]["hash"] == digest:
-            plan.items.append(Keep(key, digest, stat))
+            plan.keep(key, digest, stat)
             report.unchanged.append(key)
             continue
         try:
@@ -119,30 +132,12 @@ def plan_update(
         except Exception as exc:  # noqa: BLE001 - one file must never stop the others
             skip(path, key, FAILED, f"failed while reading it ({cause(exc)})")
             continue
-        plan.items.append(Change(key, digest, parsed, stat))
+        plan.changes.append(Change(key, digest, parsed))
+        plan.stats[key] = stat
         (report.updated if key in previous else report.added).append(key)
     planned = plan.keys
     report.removed = sorted(k for k in previous if k not in planned)
     return plan
-
-
-def _stat(path: Path) -> dict[str, int] | None:
-    try:
-        st = path.stat()
-    except OSError:
-        return None
-    return {"size": st.st_size, "mtime_ns": st.st_mtime_ns, "seen_ns": time.time_ns()}
-
-
-def _same_file(recorded: dict[str, Any], stat: dict[str, int] | None) -> bool:
-    """The file is as it was when last hashed: same size and modification time, and not
-    modified so close to that hashing that a second write could share the timestamp."""
-    return (
-        stat is not None
-        and recorded.get("size") == stat["size"]
-        and recorded.get("mtime_ns") == stat["mtime_ns"]
-        and stat["mtime_ns"] < int(recorded.get("seen_ns", 0)) - RACY_NS
-    )
 
 
 def drop_failed(
@@ -157,7 +152,7 @@ def drop_failed(
     for key, reason in failed.items():
         plan.drop(key)
         if key in previous:
-            plan.items.append(Keep(key, previous[key]["hash"]))
+            plan.keep(key, previous[key]["hash"])
         for done in (report.added, report.updated):
             if key in done:
                 done.remove(key)

@@ -8,6 +8,7 @@ into the new generation unchanged, so its cost follows the change, not the corpu
 from __future__ import annotations
 
 import contextlib
+import os
 import sys
 import time
 from collections.abc import Callable
@@ -24,7 +25,7 @@ from ._embed import Embedder
 from ._errors import IndexError_, IndexMismatch, IndexNotFound, IndexNotWritable
 from ._faiss import FaissSegmentWriter
 from ._generations import commit, current_generation, discard, new_staging, write_lock
-from ._plan import Keep, Plan, drop_failed, plan_update
+from ._plan import Plan, drop_failed, plan_update
 from ._readers import EXTRACTION_VERSION
 from ._report import IndexConfig, IndexReport
 from ._writer import Live, manifest_meta, migrate_legacy, write_generation
@@ -75,7 +76,7 @@ def update_index(
     with write_lock(index_dir):
         job = _job(index_dir, requested, config, root, report, rebuild, settings, warn)
         plan = plan_update(root, job.known, report, warn)
-        if job.live is not None and not job.changed:
+        if job.live is not None and not job.changed and not plan.stats_to_record:
             return _unchanged(report, job, started)
         backend = settings.query_backend if settings is not None else None
         # before staging: see the kill test
@@ -144,8 +145,13 @@ def _job(
 ) -> _Job:
     gen = current_generation(index_dir)
     _milvus_store.recover(index_dir, gen, requested)
-    recorded = _recorded_store(gen)
-    live = None if rebuild or gen is None else _live(index_dir, gen, recorded, requested, config, root, warn)
+    manifest = _manifest(gen)  # read once: at 1M chunks it lists 100k documents
+    recorded = dict((manifest or {}).get("store") or {"kind": "faiss"})
+    live = (
+        None
+        if rebuild or gen is None  # an unreadable manifest raises here, as reading it again does
+        else _live(index_dir, gen, manifest or read_manifest(gen), recorded, requested, config, root, warn)
+    )
     previous = (
         CorpusIndex.load(live.gen, requested) if live is not None and recorded["kind"] == "milvus" else None
     )
@@ -182,13 +188,13 @@ def _stage(
             drop_failed(plan, failed, job.known, job.report, job.warn)
             for key in failed:
                 built.pop(key, None)
-            if job.live is not None and not job.changed:
+            if job.live is not None and not job.changed and not plan.stats_to_record:
                 discard(staging)
                 return None
         writing = True
         builds = list(built.values())
         dim = _vector_dim(builds, job.live) or embedder.dim
-        keep = {p.key for p in plan.items if isinstance(p, Keep)}
+        keep = set(plan.kept)
         writer = _writer_for(job, dim, keep)
         writer.add(builds)
         meta = manifest_meta(job.config, job.root, dim, job.target, job.dense_index)
@@ -213,6 +219,7 @@ def _stage(
 def _live(
     index_dir: Path,
     gen: Path,
+    manifest: dict[str, Any],
     recorded: dict[str, Any],
     requested: StoreConfig,
     config: IndexConfig,
@@ -226,7 +233,6 @@ def _live(
             f"index at {index_dir} keeps its vectors in {recorded['kind']}, not {requested.kind}; "
             f"re-run with --rebuild to re-embed everything into {requested.kind}"
         )
-    manifest = read_manifest(gen)
     _check_compatible(manifest, config, root, index_dir)
     if manifest.get("format_version") == LEGACY_FORMAT:
         warn(
@@ -284,12 +290,13 @@ def _unchanged(report: IndexReport, job: _Job, started: float) -> IndexReport:
     return report
 
 
-def _recorded_store(gen: Path | None) -> dict[str, Any]:
+def _manifest(gen: Path | None) -> dict[str, Any] | None:
+    """The live generation's manifest; None without one, or when it cannot be read."""
     if gen is None:
-        return {"kind": "faiss"}
+        return None
     with contextlib.suppress(OSError, ValueError):
-        return dict(read_manifest(gen).get("store") or {"kind": "faiss"})
-    return {"kind": "faiss"}
+        return read_manifest(gen)
+    return None
 
 
 def _drop_old_collection(recorded: dict[str, Any], requested: StoreConfig, index_dir: Path, warn) -> None:
@@ -341,7 +348,8 @@ def write_prebuilt_generation(
     For benchmarks and tests at sizes we cannot afford to embed (100k chunks is hours
     on a laptop CPU): everything after embedding is the same code ``update_index`` runs.
     ``documents[i].hash`` must be the file's content hash if ``update_index`` is to treat
-    the file as unchanged later.
+    the file as unchanged later; the size and time of each file found under ``root`` are
+    recorded as if it had been hashed now, so that update reads none of them again.
     """
     config = config or IndexConfig()
     index_dir = Path(index_dir)
@@ -366,8 +374,22 @@ def write_prebuilt_generation(
         try:
             dense = config.dense_index or "auto"
             meta = manifest_meta(config, Path(root).resolve(), dim or 0, {"kind": "faiss"}, dense)
-            write_generation(staging, None, set(), documents, FaissSegmentWriter(dim or 0, dense), meta)
+            stats = _file_stats(Path(root), [d.key for d in documents])
+            writer = FaissSegmentWriter(dim or 0, dense)
+            write_generation(staging, None, set(), documents, writer, meta, stats)
             return commit(index_dir, staging)
         except BaseException:
             discard(staging)
             raise
+
+
+def _file_stats(root: Path, keys: list[str]) -> dict[str, dict[str, int]]:
+    seen = time.time_ns()
+    stats = {}
+    for key in keys:
+        try:
+            st = os.stat(root / key)
+        except OSError:
+            continue
+        stats[key] = {"size": st.st_size, "mtime_ns": st.st_mtime_ns, "seen_ns": seen}
+    return stats

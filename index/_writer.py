@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import orjson
 
 from ._backend import StoreWriter
 from ._build import DocBuild
@@ -54,14 +55,19 @@ def write_generation(
     entries: list[SegmentEntry] = []
     folders: dict[str, Path] = {}
     if live is not None:
+        gone: dict[str, set[str]] = {}
+        for k, d in live.documents.items():  # one pass: at 1M chunks there are 100k documents
+            if k in keep:
+                documents[k] = d  # shared with the live manifest; copied before any change
+            else:
+                gone.setdefault(d["segment"], set()).add(k)
         for e in live.entries:
-            gone = {k for k, d in live.documents.items() if d["segment"] == e.name and k not in keep}
-            e.deleted_chunks += sum(int(live.documents[k]["n_chunks"]) for k in gone)
-            e.deleted |= gone
+            dropped = gone.get(e.name, set())
+            e.deleted_chunks += sum(int(live.documents[k]["n_chunks"]) for k in dropped)
+            e.deleted |= dropped
             if e.live_documents > 0:
                 entries.append(e)
                 folders[e.name] = live.gen / e.name
-        documents = {k: dict(d) for k, d in live.documents.items() if k in keep}
     if builds:
         entry = write_segment(staging / new_segment_name(), builds)
         writer.write(staging / entry.name, builds)
@@ -77,12 +83,12 @@ def write_generation(
         for e in merging:
             if folders[e.name].parent == staging:
                 shutil.rmtree(folders[e.name])
-        for d in documents.values():
+        for k, d in documents.items():
             if d["segment"] in names:
-                d["segment"] = merged.name
+                documents[k] = {**d, "segment": merged.name}
     for key, stat in (stats or {}).items():  # what the next update's quick check compares
         if key in documents:
-            documents[key].update(stat)
+            documents[key] = {**documents[key], **stat}
     for e in entries:
         if folders[e.name].parent != staging:
             link_segment(folders[e.name], staging)
@@ -94,8 +100,8 @@ def write_generation(
         "segments": [e.to_json() for e in entries],
         "documents": dict(sorted(documents.items())),
     }
-    # compact: at 1M chunks the manifest lists 100k documents, written on every update
-    (staging / "manifest.json").write_text(json.dumps(manifest, separators=(",", ":")), encoding="utf-8")
+    # orjson, compact: at 1M chunks the manifest lists 100k documents, written on every update
+    (staging / "manifest.json").write_bytes(orjson.dumps(manifest))
     return manifest
 
 

@@ -11,7 +11,7 @@ import pytest
 from _makers import make_docx, make_pdf
 
 from index import BadDocument, parse_document
-from index._walk import iter_files
+from index._walk import iter_files, walk
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -101,3 +101,16 @@ def test_iter_files_skips_hidden_and_unsupported(tmp_path):
     for rel in ("a.txt", "sub/b.md", ".hidden/c.txt", "d.gif", "sub/.e.txt"):
         (tmp_path / rel).write_text("x", encoding="utf-8")
     assert [p.relative_to(tmp_path).as_posix() for p in iter_files(tmp_path)] == ["a.txt", "sub/b.md"]
+
+
+def test_walk_orders_files_as_paths_sort_and_records_their_stat(tmp_path):
+    # "a-b/x.txt" < "a/x.txt" as strings, but Paths compare part by part: a/ comes first
+    for rel in ("a-b/x.txt", "a/x.txt", "a/y/z.md", "a.txt", "A.md", "b.md"):
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_text("x" * len(rel), encoding="utf-8")
+    found = walk(tmp_path).files
+    assert [Path(f.path) for f in found] == sorted(tmp_path.rglob("*.*"), key=Path) == iter_files(tmp_path)
+    assert [Path(f.path).relative_to(tmp_path).as_posix() for f in found][:3] == ["A.md", "a/x.txt", "a/y/z.md"]
+    for f in found:  # the quick check of the next update compares these: no second stat
+        st = os.stat(f.path)
+        assert (f.size, f.mtime_ns) == (st.st_size, st.st_mtime_ns)

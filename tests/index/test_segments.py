@@ -182,6 +182,36 @@ def test_unchanged_files_are_known_by_size_and_time_and_edits_still_seen(
     assert reads == [bakery] and r.updated == ["bakery.txt"]
 
 
+def test_files_touched_but_unchanged_are_hashed_once_then_known_by_their_stat(
+    tmp_path, folder, embedder, monkeypatch, store
+):
+    """A checkout that rewrites every file's time without changing it: the next update
+    hashes them, finds nothing to re-embed, and records their new size and time, so the
+    update after it reads nothing."""
+    import os
+
+    from index import _plan
+
+    index_dir = tmp_path / "idx"
+    update_index(folder, index_dir, embedder=embedder, show_progress=False, store=store)
+    old = 1_600_000_000_000_000_000
+    for path in folder.iterdir():
+        os.utime(path, ns=(old, old))
+    segments = [e["name"] for e in _manifest(index_dir)["segments"]]
+    n_files = len(list(folder.iterdir()))
+    reads: list[Path] = []
+    real = _plan.read_bytes
+    monkeypatch.setattr(_plan, "read_bytes", lambda p: reads.append(p) or real(p))
+    r = update_index(folder, index_dir, embedder=embedder, show_progress=False, store=store)
+    assert len(reads) == n_files and not (r.added or r.updated or r.removed) and r.embedded_chunks == 0
+    m = _manifest(index_dir)
+    assert [e["name"] for e in m["segments"]] == segments  # nothing was written again
+    assert {d["mtime_ns"] for d in m["documents"].values()} == {old}
+    reads.clear()
+    r = update_index(folder, index_dir, embedder=embedder, show_progress=False, store=store)
+    assert reads == [] and len(r.unchanged) == n_files
+
+
 def test_the_ivf_dense_index_is_recorded_kept_and_finds_what_exact_search_finds(
     tmp_path, folder, embedder, monkeypatch
 ):

@@ -240,10 +240,13 @@ def test_removing_the_last_document_leaves_an_empty_answerable_index(tmp_path, d
     assert answer.abstained and answer.retrieved == []
 
 
-def test_prebuilt_generation_is_a_real_index_that_updates_incrementally(tmp_path, docs_copy, embedder):
+def test_prebuilt_generation_is_a_real_index_that_updates_incrementally(
+    tmp_path, docs_copy, embedder, monkeypatch
+):
     """What the benchmarks build their 10k/100k indexes with: same files, same loading, same updates."""
-    from index import PrebuiltDocument, write_prebuilt_generation
+    from index import PrebuiltDocument, _plan, write_prebuilt_generation
 
+    real_read = _plan.read_bytes
     source = tmp_path / "source"
     update_index(docs_copy, source, embedder=embedder, show_progress=False)
     src = CorpusIndex.open(source)
@@ -271,8 +274,11 @@ def test_prebuilt_generation_is_a_real_index_that_updates_incrementally(tmp_path
     assert _retrieval_signature(prebuilt, embedder, questions) == _retrieval_signature(
         source, embedder, questions
     )
+    reads: list[Path] = []
+    monkeypatch.setattr(_plan, "read_bytes", lambda p: reads.append(p) or real_read(p))
     report = update_index(docs_copy, prebuilt, embedder=embedder, show_progress=False)
     assert report.unchanged == [docs[0].key] and report.embedded_chunks == 0
+    assert reads == []  # the files' size and time were recorded with the prebuilt generation
     (docs_copy / "ferry.txt").write_text(EXTRA, encoding="utf-8")
     report = update_index(docs_copy, prebuilt, embedder=embedder, show_progress=False)
     assert report.added == ["ferry.txt"] and report.embedded_chunks == 1
