@@ -27,7 +27,6 @@ from pathlib import Path
 
 from ._splits import squad2_split
 
-DEFAULT_DATA = Path(__file__).resolve().parent.parent.parent / "shared" / "data"  # ../shared/data
 SQUAD2_FILE = Path("squad2") / "squad2-dev-19articles.json.gz"
 
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'(])")

@@ -47,9 +47,9 @@ from qa import Assistant, Turn, index_documents
 from qa._answerer import ANSWERER_FILE, FEATURES, OFFSETS, ExtractiveGenerator, ExtractiveSettings, Reading
 from qa._generation import ABSTAIN_TEXT, Generation, GenerationRequest
 
-from ._datasets import GoldItem
+from ._datasets import DEFAULT_DATA, GoldItem
 from ._metrics import TurnResult, summarize
-from ._reader_data import DEFAULT_DATA, SQUAD2_FILE
+from ._reader_data import SQUAD2_FILE
 from ._runner import load_gold, record, select_split
 
 PASSAGES = (1, 2, 3, 5)

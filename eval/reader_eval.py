@@ -19,8 +19,9 @@ from pathlib import Path
 
 from qa._reader import READER_DIR, Reader, read_manifest, write_manifest
 
+from ._datasets import DEFAULT_DATA
 from ._percentiles import observed_percentile
-from ._reader_data import DEFAULT_DATA, SQUAD2_FILE, read_squad
+from ._reader_data import SQUAD2_FILE, read_squad
 from ._splits import SPLITS, squad2_split
 from ._squad import exact_match, f1
 

@@ -8,7 +8,7 @@ weights, ``reader.json`` and ``MODEL_CARD.md`` into ``qa/models/reader/``. The s
 gives the same weights on the same machine. ``--config pilot`` is the ~15-minute run for
 comparing designs.
 
-    python -m eval.train_reader --config pilot --out /tmp/reader-pilot
+    python -m eval.train_reader --config pilot --out .qa/reader-pilot
 """
 
 from __future__ import annotations
@@ -30,8 +30,9 @@ from index import resolve_model_path, set_offline_env
 from qa._reader import READER_DIR, read_manifest, write_manifest
 from qa._reader_features import Featurizer, Window, load_tokenizer
 
+from ._datasets import DEFAULT_DATA
 from ._reader_card import render_card
-from ._reader_data import DEFAULT_DATA, Example, Mix, training_examples
+from ._reader_data import Example, Mix, training_examples
 
 
 @dataclass(frozen=True)
