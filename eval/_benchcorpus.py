@@ -21,10 +21,11 @@ from pathlib import Path
 
 import numpy as np
 
+from ._datasets import CLAPNQ_ANSWERABLE, ClapNQRecord, clapnq_doc_key, clapnq_records
+
 REPO = Path(__file__).resolve().parent.parent
 SEEDS = REPO / "seeds"
 SEED_GOLD = REPO / "eval" / "gold" / "seed.jsonl"
-CLAPNQ = REPO.parent / "shared" / "data" / "clapnq" / "clapnq_dev_answerable_public.jsonl"
 
 FILLER_VERSION = 1  # bump when the generator changes: cached indexes are keyed on it
 FILLER_CHUNK_CHARS = 900  # about 200 MiniLM tokens, the default chunk size
@@ -32,29 +33,24 @@ FILLER_CHUNKS_PER_DOC = 10
 FILLER_NOISE = 0.068  # per dimension; |noise| ~ 1.33 for 384 dims, cosine ~ 0.6 to the source
 
 
-def clapnq_records(path: Path = CLAPNQ) -> list[dict]:
+def clapnq_sample(path: Path = CLAPNQ_ANSWERABLE) -> list[ClapNQRecord]:
     """The ClapNQ sample beside the checkout, or nothing: the benchmark then uses the seed alone."""
-    if not path.is_file():
-        return []
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    return list(clapnq_records(path)) if path.is_file() else []
 
 
 def write_real_docs(target: Path, n_passages: int | None = None) -> Path:
     """The seed article plus the first ``n_passages`` ClapNQ passages, one ``.md`` file each
     (the same files ``qa eval`` writes for ClapNQ)."""
-    from ._datasets import clapnq_doc_key
-
     if target.exists():
         shutil.rmtree(target)
     target.mkdir(parents=True)
     for f in SEEDS.iterdir():
         if f.is_file():
             shutil.copy2(f, target / f.name)
-    records = clapnq_records()
+    records = clapnq_sample()
     for rec in records[: n_passages if n_passages is not None else len(records)]:
-        p = rec["passages"][0]
-        key = clapnq_doc_key(p.get("title", ""), p["text"])
-        (target / key).write_text(f"# {p.get('title', '')}\n\n{p['text']}", encoding="utf-8")
+        title, text = rec.passages[0]
+        (target / clapnq_doc_key(title, text)).write_text(f"# {title}\n\n{text}", encoding="utf-8")
     return target
 
 
@@ -64,7 +60,7 @@ def questions(limit: int | None = None) -> list[str]:
     for line in SEED_GOLD.read_text(encoding="utf-8").splitlines():
         item = json.loads(line)
         seed.append(item["question"] if "question" in item else item["turns"][0]["q"])
-    clap = [r["input"] for r in clapnq_records()]
+    clap = [r.question for r in clapnq_sample()]
     mixed = [q for pair in zip(clap, seed, strict=False) for q in pair]
     mixed += clap[len(seed) :] if len(clap) > len(seed) else seed[len(clap) :]
     while limit and len(mixed) < limit:  # the seed alone has fewer: ask them again

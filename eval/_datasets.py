@@ -8,12 +8,18 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import io
 import json
 import re
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from ._splits import clapnq_split, squad2_split
+
+# the public data sets (``../shared/data``, beside the checkout); each tool's ``--data`` overrides it
+DEFAULT_DATA = Path(__file__).resolve().parent.parent.parent / "shared" / "data"
+CLAPNQ_ANSWERABLE = DEFAULT_DATA / "clapnq" / "clapnq_dev_answerable_public.jsonl"
 
 
 class GoldFormatError(Exception):
@@ -64,16 +70,40 @@ def _as_list(value, where: str) -> list[str]:
     raise GoldFormatError(f"{where}: must be a string or a list of strings")
 
 
-def load_native(path: Path) -> list[GoldItem]:
-    items = []
-    for lineno, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+def open_text(path: Path) -> io.TextIOBase:
+    """A text file, read through gzip when it is compressed (by its magic bytes, not its name)."""
+    with path.open("rb") as fh:
+        magic = fh.read(2)
+    if magic == b"\x1f\x8b":
+        return gzip.open(path, "rt", encoding="utf-8")  # type: ignore[return-value]
+    return path.open(encoding="utf-8")
+
+
+def _bad_json(exc: json.JSONDecodeError) -> str:
+    return f"not valid JSON ({exc.msg})"
+
+
+def json_lines(
+    path: Path, lines: list[str] | None = None, bad: Callable[[json.JSONDecodeError], str] = _bad_json
+) -> Iterator[tuple[int, str, object]]:
+    """``(line number, "path:line", object)`` of each non-blank line of a JSONL file (or of its
+    ``lines``, already read); a line that is not JSON stops it with ``"path:line: " + bad(error)``."""
+    if lines is None:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    for lineno, line in enumerate(lines, start=1):
         if not line.strip():
             continue
         where = f"{path}:{lineno}"
         try:
             obj = json.loads(line)
         except json.JSONDecodeError as exc:
-            raise GoldFormatError(f"{where}: not valid JSON ({exc.msg})") from exc
+            raise GoldFormatError(f"{where}: {bad(exc)}") from exc
+        yield lineno, where, obj
+
+
+def load_native(path: Path) -> list[GoldItem]:
+    items = []
+    for _, where, obj in json_lines(path):
         if not isinstance(obj, dict) or "id" not in obj:
             raise GoldFormatError(f"{where}: each line must be an object with an 'id'")
         if "turns" in obj:
@@ -127,39 +157,58 @@ def clapnq_doc_key(title: str, text: str) -> str:
     return f"{_slug(title)}-{digest}.md"
 
 
+@dataclass(frozen=True)
+class ClapNQRecord:
+    """One ClapNQ question: its passages as (title, text) and its first gold output."""
+
+    lineno: int
+    id: str
+    question: str
+    passages: list[tuple[str, str]]
+    output: dict
+
+
+def _not_clapnq(exc: Exception) -> str:
+    return f"not a ClapNQ record ({exc})"
+
+
+def clapnq_records(path: Path) -> Iterator[ClapNQRecord]:
+    """The records of a ClapNQ JSONL file: the one reader of ClapNQ (``qa eval``, ``qa bench``'s
+    corpus, :mod:`eval.bench_store`); a record without what they read is a one-line error."""
+    for lineno, where, obj in json_lines(path, bad=_not_clapnq):
+        try:
+            passages, output, question = obj["passages"], obj["output"][0], obj["input"]  # type: ignore[index]
+            pairs = [(p.get("title", ""), p["text"]) for p in passages]
+            record = ClapNQRecord(lineno, str(obj["id"]), question, pairs, output)  # type: ignore[index]
+        except (KeyError, IndexError, TypeError, AttributeError) as exc:
+            raise GoldFormatError(f"{where}: {_not_clapnq(exc)}") from exc
+        yield record
+
+
 def load_clapnq(paths: list[Path], corpus_dir: Path | None = None) -> list[GoldItem]:
     """ClapNQ JSONL; the corpus is the union of all loaded passages, written to ``corpus_dir``."""
     items = []
     for path in paths:
-        for lineno, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-            if not line.strip():
-                continue
-            where = f"{path}:{lineno}"
-            try:
-                obj = json.loads(line)
-                passages = obj["passages"]
-                output = obj["output"][0]
-                question = obj["input"]
-            except (json.JSONDecodeError, KeyError, IndexError, TypeError) as exc:
-                raise GoldFormatError(f"{where}: not a ClapNQ record ({exc})") from exc
+        for rec in clapnq_records(path):
             keys = []
-            for p in passages:
-                key = clapnq_doc_key(p.get("title", ""), p["text"])
+            for title, text in rec.passages:
+                key = clapnq_doc_key(title, text)
                 keys.append(key)
                 if corpus_dir is not None:
                     corpus_dir.mkdir(parents=True, exist_ok=True)
                     target = corpus_dir / key
                     if not target.exists():
-                        target.write_text(f"# {p.get('title', '')}\n\n{p['text']}", encoding="utf-8")
+                        target.write_text(f"# {title}\n\n{text}", encoding="utf-8")
+            output = rec.output
             answer = output.get("answer")
             answerable = answer is not None and str(answer).strip() != ""
             evidence = list(output.get("selected_sentences") or []) if answerable else []
             items.append(
                 GoldItem(
-                    str(obj["id"]),
+                    rec.id,
                     [
                         GoldTurn(
-                            question=question,
+                            question=rec.question,
                             reference=answer if answerable else None,
                             evidence=evidence,
                             answerable=answerable,
@@ -167,7 +216,7 @@ def load_clapnq(paths: list[Path], corpus_dir: Path | None = None) -> list[GoldI
                         )
                     ],
                     str(path),
-                    clapnq_split(lineno),
+                    clapnq_split(rec.lineno),
                 )
             )
     return items
@@ -175,10 +224,7 @@ def load_clapnq(paths: list[Path], corpus_dir: Path | None = None) -> list[GoldI
 
 def _read_json(path: Path) -> object:
     """A JSON file, gzip-compressed or not (SQuAD files ship as .json.gz)."""
-    with path.open("rb") as fh:
-        magic = fh.read(2)
-    opener = gzip.open if magic == b"\x1f\x8b" else open
-    with opener(path, "rt", encoding="utf-8") as fh:
+    with open_text(path) as fh:
         return json.load(fh)
 
 

@@ -1,4 +1,5 @@
-"""Objective grounding metrics: string matching, ROUGE-L and set arithmetic, no model judges.
+"""Objective grounding metrics: string matching, ROUGE-L (``rouge-score``) and set arithmetic, no
+model judges.
 
 Each function scores one turn so a report can show why an item failed; :func:`summarize`
 aggregates them.
@@ -11,7 +12,7 @@ those turns are scored by ``clarify_rate`` alone, outside the abstention metrics
 
 from __future__ import annotations
 
-import math
+import functools
 import re
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
@@ -20,9 +21,9 @@ from typing import Any
 
 from . import _squad
 from ._normalize import contains, normalize
+from ._percentiles import percentile
 
 _MARKER = re.compile(r"\s*\[\d+\]")
-_ROUGE_TOKEN = re.compile(r"[a-z0-9]+")
 
 # metrics where a lower value is better: bounds on them are upper bounds
 LOWER_IS_BETTER = frozenset({"false_abstain_rate", "latency_p50_s", "latency_p95_s"})
@@ -72,23 +73,18 @@ def answer_correct(response: str, answers: Sequence[str], mode: str = "any") -> 
     return bool(found) and (all(found) if mode == "all" else any(found))
 
 
+@functools.cache
+def _rouge_scorer() -> Any:
+    """One scorer for the run; imported on first use so loading ``eval`` stays light."""
+    from rouge_score import rouge_scorer
+
+    return rouge_scorer.RougeScorer(["rougeL"], use_stemmer=False)
+
+
 def rouge_l(prediction: str, reference: str) -> float:
-    """ROUGE-L F1 over lower-cased alphanumeric tokens (``rouge-score``'s tokenizer, no stemmer)."""
-    pred = _ROUGE_TOKEN.findall(strip_markers(prediction).lower())
-    ref = _ROUGE_TOKEN.findall(reference.lower())
-    if not pred or not ref:
-        return 0.0
-    prev = [0] * (len(ref) + 1)
-    for p in pred:
-        cur = [0] * (len(ref) + 1)
-        for j, r in enumerate(ref, start=1):
-            cur[j] = prev[j - 1] + 1 if p == r else max(prev[j], cur[j - 1])
-        prev = cur
-    lcs = prev[-1]
-    if lcs == 0:
-        return 0.0
-    precision, recall = lcs / len(pred), lcs / len(ref)
-    return 2 * precision * recall / (precision + recall)
+    """ROUGE-L F1 from ``rouge-score`` (Google's): lower-cased alphanumeric tokens, no stemmer,
+    the citation markers taken out of the prediction first."""
+    return float(_rouge_scorer().score(reference, strip_markers(prediction))["rougeL"].fmeasure)
 
 
 MIN_QUOTE_CHARS = 15  # a quote shorter than this proves nothing by being inside the evidence
@@ -285,16 +281,6 @@ def score_turn(result: TurnResult) -> TurnResult:
 
 def _mean(values: Sequence[float]) -> float | None:
     return sum(values) / len(values) if values else None
-
-
-def percentile(values: Sequence[float], q: float) -> float | None:
-    """Linear-interpolated percentile (numpy's default), without numpy."""
-    if not values:
-        return None
-    ordered = sorted(values)
-    pos = (len(ordered) - 1) * q
-    lo, hi = math.floor(pos), math.ceil(pos)
-    return ordered[lo] + (ordered[hi] - ordered[lo]) * (pos - lo)
 
 
 def _must_decline(r: TurnResult) -> bool:

@@ -8,28 +8,16 @@ the others.
 
 from __future__ import annotations
 
-import gzip
 import hashlib
-import io
-import json
 import re
 from pathlib import Path
 from typing import Any
 
-from ._datasets import GoldFormatError, GoldItem, GoldTurn, _slug
+from ._datasets import GoldFormatError, GoldItem, GoldTurn, _slug, json_lines, open_text
 from ._splits import mtrag_split
 
 KINDS = ("answerable", "partial", "unanswerable", "underspecified")
 ANSWERED_KINDS = frozenset({"answerable", "partial"})  # the kinds that have a reference answer
-
-
-def open_text(path: Path) -> io.TextIOBase:
-    """A text file, read through gzip when it is compressed (by its magic bytes, not its name)."""
-    with path.open("rb") as fh:
-        magic = fh.read(2)
-    if magic == b"\x1f\x8b":
-        return gzip.open(path, "rt", encoding="utf-8")  # type: ignore[return-value]
-    return path.open(encoding="utf-8")
 
 
 def looks_like_mtrag(obj: object) -> bool:
@@ -174,15 +162,8 @@ def load_mtrag(paths: list[Path], corpus_dir: Path | None = None) -> list[GoldIt
                 lines = fh.read().splitlines()
         except (OSError, EOFError, UnicodeDecodeError) as exc:
             raise GoldFormatError(f"{path}: cannot read ({exc})") from exc
-        for lineno, line in enumerate(lines, start=1):
-            if not line.strip():
-                continue
-            where = f"{path}:{lineno}: "
-            try:
-                obj = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise GoldFormatError(f"{where}not valid JSON ({exc.msg})") from exc
-            item = _task(obj, where, corpus)
+        for _, where, obj in json_lines(path, lines):
+            item = _task(obj, f"{where}: ", corpus)
             item.source = str(path)
             items.append(item)
     if corpus_dir is not None:

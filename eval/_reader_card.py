@@ -30,13 +30,8 @@ def cpu_model() -> str:
     return platform.processor() or platform.machine()
 
 
-def render_card(config: Any, result: Any, manifest: dict, fit: dict, report: dict, where: str) -> str:
-    m = report["metrics"]
-    counts = "\n".join(f"| {k} | {v:,} |" for k, v in sorted(result.counts.items()))
-    cfg = json.dumps(asdict(config), indent=2)
-    losses = result.losses
-    head = sum(losses[:50]) / max(1, len(losses[:50]))
-    tail = sum(losses[-50:]) / max(1, len(losses[-50:]))
+def _model_part(config: Any, result: Any, manifest: dict, where: str) -> str:
+    """What the reader is, what file ships, and how and where it was trained."""
     return f"""# Reader model card: `{manifest["version"]}`
 
 A cross-encoder that reads a question (and, for follow-ups, the previous turn) with one passage
@@ -56,7 +51,17 @@ to read with. English only.
   ({cpu_model()}), {time.strftime("%Y-%m-%d")}; training took {result.seconds / 60:.1f} minutes
   ({config.steps} steps of {config.batch_size}).
 
-## Data ({result.examples:,} training examples)
+"""
+
+
+def _training_part(config: Any, result: Any) -> str:
+    """The training data by source, the settings and how the loss went."""
+    counts = "\n".join(f"| {k} | {v:,} |" for k, v in sorted(result.counts.items()))
+    cfg = json.dumps(asdict(config), indent=2)
+    losses = result.losses
+    head = sum(losses[:50]) / max(1, len(losses[:50]))
+    tail = sum(losses[-50:]) / max(1, len(losses[-50:]))
+    return f"""## Data ({result.examples:,} training examples)
 Only the train parts the data READMEs define (`eval/_splits.py`): SQuAD 1.1 train, and the 11
 squad2 train articles. Negatives are built to teach what a word-overlap answerer gets wrong:
 `squad11-drop` is the question's own paragraph with the sentence holding the answer removed,
@@ -78,7 +83,13 @@ cross-entropy on start and end positions ([CLS] for no answer), batches of simil
 Deterministic for the seed on one machine and thread count. Loss: {head:.3f} (first 50 steps)
 -> {tail:.3f} (last 50).
 
-## No-answer threshold
+"""
+
+
+def _evaluation_part(fit: dict, report: dict) -> str:
+    """The fitted no-answer threshold, and the scores and latency on the report articles."""
+    m = report["metrics"]
+    return f"""## No-answer threshold
 Fitted on the squad2 **fit** articles (Pharmacy, Sky_(United_Kingdom), Amazon_rainforest) as the
 F1-optimal margin between the best span and the no-answer score: **{fit["threshold"]}**, written
 to `reader.json` by the fitting code (`python -m eval.reader_eval --fit` refits it).
@@ -104,7 +115,10 @@ Reproduce: `python -m eval.reader_eval` (`make reader-eval`).
 Latency on the training machine, {m.get("threads", 1)} onnxruntime thread(s) (the reader's default:
 as many as the CPU has, at most 4), while nothing else ran if the load allowed; `qa bench` and `python -m eval.reader_eval` measure it again anywhere.
 
-## Limits
+"""
+
+
+_LIMITS = f"""## Limits
 English only; trained on Wikipedia prose, so tables, lists and code read worse; short spans
 (at most 30 tokens): long-form answers are built from the sentences around the span by the
 answerer, not by the reader.
@@ -114,3 +128,13 @@ answerer, not by the reader.
 The weights are a derivative of the data above; CC BY-SA 4.0 asks that they are shared under
 the same terms with this attribution.
 """
+
+
+def render_card(config: Any, result: Any, manifest: dict, fit: dict, report: dict, where: str) -> str:
+    """The card: model, training, evaluation, then limits and licences, from what the run measured."""
+    return (
+        _model_part(config, result, manifest, where)
+        + _training_part(config, result)
+        + _evaluation_part(fit, report)
+        + _LIMITS
+    )

@@ -27,13 +27,57 @@ from pathlib import Path
 
 from ._splits import squad2_split
 
-DEFAULT_DATA = Path(__file__).resolve().parent.parent.parent / "shared" / "data"  # ../shared/data
 SQUAD2_FILE = Path("squad2") / "squad2-dev-19articles.json.gz"
 
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'(])")
 _WORD = re.compile(r"[a-z0-9]+")
 _STOP = frozenset(
-    ["the", "a", "an", "of", "in", "on", "at", "to", "for", "by", "with", "from", "and", "or", "is", "are", "was", "were", "be", "been", "what", "which", "who", "whom", "whose", "when", "where", "why", "how", "did", "do", "does", "that", "this", "these", "those", "it", "its", "as", "into", "than", "then", "there", "their"]
+    [
+        "the",
+        "a",
+        "an",
+        "of",
+        "in",
+        "on",
+        "at",
+        "to",
+        "for",
+        "by",
+        "with",
+        "from",
+        "and",
+        "or",
+        "is",
+        "are",
+        "was",
+        "were",
+        "be",
+        "been",
+        "what",
+        "which",
+        "who",
+        "whom",
+        "whose",
+        "when",
+        "where",
+        "why",
+        "how",
+        "did",
+        "do",
+        "does",
+        "that",
+        "this",
+        "these",
+        "those",
+        "it",
+        "its",
+        "as",
+        "into",
+        "than",
+        "then",
+        "there",
+        "their",
+    ]
 )
 
 
@@ -118,7 +162,11 @@ def squad11_examples(data_dir: Path, mix: Mix, rng: random.Random) -> Iterator[E
     need = mix.squad11 + mix.squad11_drop + mix.squad11_other + mix.squad11_swap
     if need > len(order):
         raise ValueError(f"the mix asks for {need} SQuAD 1.1 questions; there are {len(order)}")
-    kinds = ["squad11"] * mix.squad11 + ["squad11-drop"] * mix.squad11_drop + ["squad11-other"] * mix.squad11_other
+    kinds = (
+        ["squad11"] * mix.squad11
+        + ["squad11-drop"] * mix.squad11_drop
+        + ["squad11-other"] * mix.squad11_other
+    )
     kinds += ["squad11-swap"] * mix.squad11_swap
     pool = _substitutes(articles)
     rng.shuffle(kinds)
@@ -180,8 +228,10 @@ def swap_detail(question: str, paragraph: str, pool: dict[str, list[str]], rng: 
             return None
         value = int(digits)
         for _ in range(10):
-            new = str(value + rng.choice([-1, 1]) * rng.randint(2, 40)) if len(digits) == 4 else str(
-                max(2, value * rng.choice([2, 3, 5]) + rng.randint(1, 9))
+            new = (
+                str(value + rng.choice([-1, 1]) * rng.randint(2, 40))
+                if len(digits) == 4
+                else str(max(2, value * rng.choice([2, 3, 5]) + rng.randint(1, 9)))
             )
             if new not in paragraph:
                 break
@@ -208,7 +258,9 @@ def _previous_question(paragraphs: list[dict], rng: random.Random, share: float,
     return None if q == exclude else q
 
 
-def squad2_examples(data_dir: Path, split: str, rng: random.Random, history_share: float = 0.0) -> Iterator[Example]:
+def squad2_examples(
+    data_dir: Path, split: str, rng: random.Random, history_share: float = 0.0
+) -> Iterator[Example]:
     """Every question of the squad2 articles in ``split``, each with its own paragraph."""
     for art in read_squad(data_dir / SQUAD2_FILE):
         if squad2_split(art["title"]) != split:
@@ -221,7 +273,9 @@ def squad2_examples(data_dir: Path, split: str, rng: random.Random, history_shar
                     yield Example(question, para["context"], None, None, "squad2", previous)
                 else:
                     ans = qa["answers"][0]
-                    yield Example(question, para["context"], int(ans["answer_start"]), ans["text"], "squad2", previous)
+                    yield Example(
+                        question, para["context"], int(ans["answer_start"]), ans["text"], "squad2", previous
+                    )
 
 
 def training_examples(data_dir: Path, mix: Mix, seed: int) -> list[Example]:

@@ -9,9 +9,17 @@ from pathlib import Path
 
 from qa import Answer, Assistant, QAError, Turn
 
-from ._datasets import GoldFormatError, GoldItem, load_clapnq, load_llamaindex, load_native, load_squad
+from ._datasets import (
+    GoldFormatError,
+    GoldItem,
+    load_clapnq,
+    load_llamaindex,
+    load_native,
+    load_squad,
+    open_text,
+)
 from ._metrics import TurnResult, score_turn
-from ._mtrag import load_mtrag, looks_like_mtrag, open_text
+from ._mtrag import load_mtrag, looks_like_mtrag
 from ._splits import in_split
 
 FORMATS = ("auto", "native", "clapnq", "llamaindex", "squad", "mtrag")

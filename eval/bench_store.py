@@ -3,7 +3,7 @@
     python -m eval.bench_store --sizes 10000 100000 [--stores faiss milvus]
         [--milvus-index FLAT] [--milvus-uri PATH.db|http://host:19530] [--queries 100]
 
-Each corpus is the ClapNQ public passages (``/work/shared/data/clapnq``) followed by
+Each corpus is the ClapNQ public passages (``../shared/data/clapnq``) followed by
 generated filler text (words drawn from the passages' vocabulary) up to N chunks of
 about 150 words. To keep 100k chunks feasible on a laptop CPU no chunk is embedded
 with the model: chunk vectors are random unit vectors (``--embed-passages`` embeds
@@ -23,7 +23,6 @@ Prints a Markdown table. Not a test: it asserts nothing.
 from __future__ import annotations
 
 import argparse
-import json
 import shutil
 import sys
 import tempfile
@@ -32,26 +31,28 @@ from pathlib import Path
 
 import numpy as np
 
-CLAPNQ = Path("/work/shared/data/clapnq")
+from ._datasets import DEFAULT_DATA, clapnq_records
+from ._percentiles import observed_percentile
+
+CLAPNQ = DEFAULT_DATA / "clapnq"
 DEPTH = 30
 WORDS_PER_CHUNK = 150
 
 
-def _pct(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[max(0, min(len(ordered) - 1, round(q * (len(ordered) - 1))))]
+def _ms(values: list[float], q: float) -> str:
+    """A measured time at the nearest rank (see :mod:`eval._percentiles`), in ms."""
+    return f"{observed_percentile(values, q, 'nearest') * 1000:.1f}"
 
 
-def load_clapnq(folder: Path) -> tuple[list[tuple[str, str]], list[str]]:
-    """Unique (title, passage) pairs and the questions."""
+def clapnq_passages(folder: Path) -> tuple[list[tuple[str, str]], list[str]]:
+    """Unique (title, passage) pairs and the questions of every ClapNQ file in ``folder``."""
     passages: dict[str, tuple[str, str]] = {}
     questions = []
     for path in sorted(folder.glob("*.jsonl")):
-        for line in path.read_text(encoding="utf-8").splitlines():
-            obj = json.loads(line)
-            questions.append(obj["input"])
-            for p in obj.get("passages", []):
-                passages.setdefault(p["text"], (p.get("title", ""), p["text"]))
+        for rec in clapnq_records(path):
+            questions.append(rec.question)
+            for title, text in rec.passages:
+                passages.setdefault(text, (title, text))
     return list(passages.values()), questions
 
 
@@ -138,7 +139,7 @@ def measure(backend, qvecs: np.ndarray, questions: list[str]) -> tuple[list[floa
     return dense, lexical
 
 
-def main(argv: list[str] | None = None) -> int:
+def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m eval.bench_store",
         description=__doc__,
@@ -155,13 +156,61 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="embed the ClapNQ passages with the model (minutes on 2 cores) instead of random vectors",
     )
-    args = parser.parse_args(argv)
+    return parser
+
+
+def store_row(
+    kind: str,
+    texts: list[str],
+    vecs: np.ndarray,
+    qvecs: np.ndarray,
+    questions: list[str],
+    args: argparse.Namespace,
+    token: str,
+) -> tuple[str, ...]:
+    """One store at one size, in a temp folder it removes: the table's row."""
+    n = len(texts)
+    with tempfile.TemporaryDirectory(prefix=f"bench-{kind}-") as tmp:
+        folder = Path(tmp)
+        cleanup = None
+        if kind == "faiss":
+            seconds, backend = ingest_faiss(folder, texts, vecs)
+            label = "faiss (IndexFlatIP + bm25s)"
+        else:
+            seconds, backend, cleanup = ingest_milvus(
+                folder, texts, vecs, args.milvus_uri, args.milvus_index, token
+            )
+            where = "server" if args.milvus_uri and "://" in args.milvus_uri else "milvus-lite"
+            label = f"milvus {args.milvus_index} + BM25 function ({where})"
+        dense, lexical = measure(backend, qvecs, questions)
+        row = (
+            f"{n:,}",
+            label,
+            f"{n / seconds:,.0f}",
+            f"{seconds:.1f}",
+            _ms(dense, 0.5),
+            _ms(dense, 0.95),
+            _ms(lexical, 0.5),
+            _ms(lexical, 0.95),
+        )
+        print(" | ".join(row), file=sys.stderr, flush=True)
+        if cleanup is not None:
+            from index import _milvus as m
+
+            m.drop_collection(*cleanup)
+            backend.close()
+        shutil.rmtree(folder, ignore_errors=True)
+    return row
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
 
     from index import Embedder, Settings, set_offline_env
 
     token = Settings.load().secret("milvus_token") or ""  # $QA_MILVUS_TOKEN, for a server with auth
     set_offline_env()
-    passages, questions = load_clapnq(args.data)
+    passages, questions = clapnq_passages(args.data)
     questions = questions[: args.queries]
     embedder = Embedder.shared()
     t0 = time.perf_counter()
@@ -174,44 +223,11 @@ def main(argv: list[str] | None = None) -> int:
         f"{time.perf_counter() - t0:.0f}s; other chunk vectors are random unit vectors",
         file=sys.stderr,
     )
-
     rows = []
     for n in args.sizes:
         texts = make_corpus(n, passages)
         vecs = make_vectors(n, real, embedder.dim)
-        for kind in args.stores:
-            with tempfile.TemporaryDirectory(prefix=f"bench-{kind}-") as tmp:
-                folder = Path(tmp)
-                cleanup = None
-                if kind == "faiss":
-                    seconds, backend = ingest_faiss(folder, texts, vecs)
-                    label = "faiss (IndexFlatIP + bm25s)"
-                else:
-                    seconds, backend, cleanup = ingest_milvus(
-                        folder, texts, vecs, args.milvus_uri, args.milvus_index, token
-                    )
-                    where = "server" if args.milvus_uri and "://" in args.milvus_uri else "milvus-lite"
-                    label = f"milvus {args.milvus_index} + BM25 function ({where})"
-                dense, lexical = measure(backend, qvecs, questions)
-                rows.append(
-                    (
-                        f"{n:,}",
-                        label,
-                        f"{n / seconds:,.0f}",
-                        f"{seconds:.1f}",
-                        f"{_pct(dense, 0.5) * 1000:.1f}",
-                        f"{_pct(dense, 0.95) * 1000:.1f}",
-                        f"{_pct(lexical, 0.5) * 1000:.1f}",
-                        f"{_pct(lexical, 0.95) * 1000:.1f}",
-                    )
-                )
-                print(" | ".join(rows[-1]), file=sys.stderr, flush=True)
-                if cleanup is not None:
-                    from index import _milvus as m
-
-                    m.drop_collection(*cleanup)
-                    backend.close()
-                shutil.rmtree(folder, ignore_errors=True)
+        rows += [store_row(kind, texts, vecs, qvecs, questions, args, token) for kind in args.stores]
     print(
         "\n| chunks | store | ingest chunks/s | ingest s | dense p50 ms | dense p95 ms "
         "| BM25 p50 ms | BM25 p95 ms |\n|---|---|---|---|---|---|---|---|"

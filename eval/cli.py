@@ -16,7 +16,11 @@ from typing import TYPE_CHECKING
 from qa.cli import fail
 
 if TYPE_CHECKING:
+    from index import IndexReport, StoreConfig
     from qa import LazySettings, Settings
+
+    from ._datasets import GoldItem
+    from ._report import RunResult
 
 EXIT_BOUND_MISSED = 1
 
@@ -88,17 +92,25 @@ def _workdir(gold: list[Path], docs: str | None) -> Path:
     return Path(".qa") / "eval" / f"{name}-{hashlib.sha1(key.encode()).hexdigest()[:10]}"
 
 
-def cmd_eval(args: argparse.Namespace) -> int:
-    from ._bounds import BoundError, check_bounds, parse_bound
+class _UserError(Exception):
+    """A mistake in the command line or its files: ``cmd_eval`` prints it as one line."""
+
+
+def _per_source(items: list[GoldItem], limit: int) -> list[GoldItem]:
+    """The first ``limit`` items of each gold file (``--limit``)."""
+    taken: dict[str, int] = {}
+    kept = []
+    for item in items:
+        taken[item.source] = taken.get(item.source, 0) + 1
+        if taken[item.source] <= limit:
+            kept.append(item)
+    return kept
+
+
+def _gold(args: argparse.Namespace, gold: list[Path], workdir: Path) -> tuple[str, Path, list[GoldItem]]:
+    """The gold files' format, the documents folder and the items to ask (``--split``, ``--limit``);
+    a gold file that carries its documents (ClapNQ, SQuAD, MTRAG) writes them to the folder."""
     from ._datasets import GoldFormatError
-
-    try:
-        bounds = [parse_bound(b) for b in args.fail_under]
-    except BoundError as exc:
-        return fail(str(exc))
-    gold = [Path(g) for g in args.gold]
-    workdir = _workdir(gold, args.docs)
-
     from ._runner import CORPUS_FORMATS, detect_format, load_gold, select_split
 
     try:
@@ -109,63 +121,57 @@ def cmd_eval(args: argparse.Namespace) -> int:
         if args.split:
             items = select_split(items, args.split)
     except GoldFormatError as exc:
-        return fail(str(exc))
+        raise _UserError(str(exc)) from exc
     if args.limit is not None:
         if args.limit < 1:
-            return fail("--limit must be at least 1")
-        taken: dict[str, int] = {}
-        kept = []
-        for item in items:
-            taken[item.source] = taken.get(item.source, 0) + 1
-            if taken[item.source] <= args.limit:
-                kept.append(item)
-        items = kept
+            raise _UserError("--limit must be at least 1")
+        items = _per_source(items, args.limit)
     docs = corpus if builds_corpus else (Path(args.docs) if args.docs else None)
     if docs is None:
-        return fail(
+        raise _UserError(
             f"--docs is required for {fmt} gold files: the folder of documents the questions are about"
         )
     if not docs.exists():
-        return fail(f"--docs {docs}: no such folder")
-    from index import Settings, StoreError, store_from_args
+        raise _UserError(f"--docs {docs}: no such folder")
+    return fmt, docs, items
 
-    settings = Settings.from_args(args)  # what qa read from the environment, once
-    try:
-        store = store_from_args(args, settings)
-    except StoreError as exc:
-        return fail(str(exc))
-    # one default index per store, so --store milvus and faiss runs can be compared side by side
-    default_dir = workdir / ("index" if store.kind in (None, "faiss") else f"index-{store.kind}")
-    index_dir = Path(args.index_dir) if args.index_dir else default_dir
 
-    from qa import Assistant, IndexError_, IndexMismatch, QAError, generator_from_args, index_documents
-
-    from . import evaluate
-    from ._report import class_table, summary_table, write_reports
+def _index(
+    args: argparse.Namespace, docs: Path, index_dir: Path, store: StoreConfig, settings: Settings
+) -> IndexReport:
+    """Index the documents (or bring the index up to date); our own eval index is rebuilt when
+    another version built it, the user's ``--index-dir`` never is."""
+    from qa import IndexError_, IndexMismatch, index_documents
 
     try:
         try:
-            report = index_documents(
+            return index_documents(
                 docs, index_dir, show_progress=not args.quiet, store=store, settings=settings
             )
         except IndexMismatch:
             if args.index_dir:  # the user's own index: theirs to rebuild
                 raise
             # our private eval index, built by another version: rebuild it
-            report = index_documents(
+            return index_documents(
                 docs, index_dir, show_progress=not args.quiet, rebuild=True, store=store, settings=settings
             )
     except IndexError_ as exc:
-        return fail(str(exc))
-    print(report.summary(), file=sys.stderr)
-    config = {
-        "gold": [str(p) for p in gold],
-        "format": fmt,
-        "docs": str(docs),
-        "index_dir": str(index_dir),
-        "top_k": args.top_k,
-        "store": store.kind or "as indexed",
-    }
+        raise _UserError(str(exc)) from exc
+
+
+def _runs(
+    args: argparse.Namespace,
+    items: list[GoldItem],
+    index_dir: Path,
+    store: StoreConfig,
+    settings: Settings,
+    config: dict,
+) -> list[RunResult]:
+    """qa's run over the items, then the ``--baseline`` one (the stock pipeline) when asked for."""
+    from qa import Assistant, IndexError_, QAError, generator_from_args
+
+    from . import evaluate
+
     try:
         generator = generator_from_args(args, settings)
         bot = Assistant(index_dir, top_k=args.top_k, generator=generator, store=store, settings=settings)
@@ -173,7 +179,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
         if not isinstance(generator, str):
             generator.warm_up()
     except (IndexError_, QAError) as exc:
-        return fail(str(exc))
+        raise _UserError(str(exc)) from exc
     llm = args.llm != "extractive"
     name = f"qa ({args.llm}{', unverified' if llm and args.no_verify else ''})" if llm else "qa"
     config.update(llm=args.llm, verify=not args.no_verify, limit=args.limit, split=args.split)
@@ -202,6 +208,13 @@ def cmd_eval(args: argparse.Namespace) -> int:
                 config={**config, "top_k": STOCK_TOP_K, "pipeline": "VectorStoreIndex, default chunking"},
             )
         )
+    return runs
+
+
+def _report(args: argparse.Namespace, runs: list[RunResult]) -> None:
+    """Write the reports and print the summary and per-class tables."""
+    from ._report import class_table, summary_table, write_reports
+
     paths = write_reports(Path(args.out), runs)
     print(summary_table(runs))
     for run in runs:  # what CLASS.METRIC bounds check
@@ -209,6 +222,43 @@ def cmd_eval(args: argparse.Namespace) -> int:
         if table:
             print(f"\nby class ({run.name}):\n{table}")
     print(f"\nreports: {paths['md']}, {paths['html']}, {paths['json']}")
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    """Load the gold files, index their documents, ask every question, report, check the bounds."""
+    from ._bounds import BoundError, check_bounds, parse_bound
+
+    try:
+        bounds = [parse_bound(b) for b in args.fail_under]
+    except BoundError as exc:
+        return fail(str(exc))
+    gold = [Path(g) for g in args.gold]
+    workdir = _workdir(gold, args.docs)
+    from index import Settings, StoreError, store_from_args
+
+    try:
+        fmt, docs, items = _gold(args, gold, workdir)
+        settings = Settings.from_args(args)  # what qa read from the environment, once
+        try:
+            store = store_from_args(args, settings)
+        except StoreError as exc:
+            raise _UserError(str(exc)) from exc
+        # one default index per store, so --store milvus and faiss runs can be compared side by side
+        default_dir = workdir / ("index" if store.kind in (None, "faiss") else f"index-{store.kind}")
+        index_dir = Path(args.index_dir) if args.index_dir else default_dir
+        print(_index(args, docs, index_dir, store, settings).summary(), file=sys.stderr)
+        config = {
+            "gold": [str(p) for p in gold],
+            "format": fmt,
+            "docs": str(docs),
+            "index_dir": str(index_dir),
+            "top_k": args.top_k,
+            "store": store.kind or "as indexed",
+        }
+        runs = _runs(args, items, index_dir, store, settings, config)
+    except _UserError as exc:
+        return fail(str(exc))
+    _report(args, runs)
     misses = check_bounds(runs[0].metrics, bounds)
     for miss in misses:
         print(f"qa eval: bound missed: {miss}", file=sys.stderr)

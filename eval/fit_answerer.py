@@ -37,40 +37,34 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
-import math
 import sys
 import time
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 
 from qa import Assistant, Turn, index_documents
-from qa._answerer import ANSWERER_FILE, FEATURES, OFFSETS, ExtractiveGenerator, ExtractiveSettings, Reading
-from qa._generation import ABSTAIN_TEXT, Generation, GenerationRequest
+from qa._answerer import ANSWERER_FILE, FEATURES, OFFSETS, ExtractiveGenerator, ExtractiveSettings
 
-from ._datasets import GoldItem
-from ._metrics import TurnResult, summarize
-from ._reader_data import DEFAULT_DATA, SQUAD2_FILE
-from ._runner import load_gold, record, select_split
+from ._datasets import DEFAULT_DATA
+from ._fit_scoring import (
+    MAX_FALSE_ABSTAIN,
+    PASSAGES,
+    Case,
+    Row,
+    objective,
+    rows_for,
+    score_rows,
+    sweep,
+)
+from ._reader_data import SQUAD2_FILE
+from ._runner import load_gold, select_split
 
-PASSAGES = (1, 2, 3, 5)
 MARGINS = (0.0, 0.5, 1.0, 1.5, 2.0, 3.0, 4.0, 5.0, 6.0)
 MAX_SENTENCES = 3
-# a decline of an answerable question costs a user more than a wrong answer to an unanswerable
-# one costs a benchmark: thresholds that decline more than this share of any fit source's
-# answerable questions are not considered (the acceptance bounds sit at 0.10-0.15)
-MAX_FALSE_ABSTAIN = 0.15
 FOLDS = 5
 MARGIN = 0.005  # a richer design must beat a simpler one by this much (cross-validated)
 SINGLE_QUESTION = ("squad2", "clapnq")  # the sources whose questions stand alone
 OFFSET_GRID = (0.0, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 8.0, 10.0, 12.0)
-
-
-@dataclass
-class Case:
-    source: str
-    item: GoldItem
-    request: GenerationRequest
-    reading: Reading
 
 
 def sources(data_dir: Path) -> dict[str, list[Path]]:
@@ -102,70 +96,6 @@ def read_cases(data_dir: Path, work: Path, progress: bool) -> tuple[list[Case], 
             request = bot.request(item.turns[0].question, history)  # what the assistant itself reads
             cases.append(Case(name, item, request, gen.read(request, widest)))
     return cases, bots
-
-
-def _answers(
-    case: Case, bot: Assistant, gen: ExtractiveGenerator, s: ExtractiveSettings
-) -> tuple[float, TurnResult, TurnResult]:
-    """(decision score, the scored answer when it answers, the scored decline) under settings ``s``."""
-    reading = Reading(case.reading.passages[: s.passages], case.reading.reader, case.reading.notice)
-    forced = gen.compose(reading, case.request, replace(s, threshold=-math.inf))
-    score = forced.score if forced.score is not None else -math.inf
-    q, standalone = case.request.question, case.request.standalone
-    said = bot.build_answer(q, standalone, case.request.hits, forced, gen.name, {}, case.request.index)
-    declined = bot.build_answer(
-        q, standalone, case.request.hits, Generation(ABSTAIN_TEXT, True), gen.name, {}, case.request.index
-    )
-    return score, record(case.item, 0, said, 0.0, None), record(case.item, 0, declined, 0.0, None)
-
-
-def _score(
-    rows: list[tuple[str, GoldItem, float, TurnResult, TurnResult]], threshold: float
-) -> dict[str, dict]:
-    by: dict[str, list[TurnResult]] = {}
-    for source, _, score, said, declined in rows:
-        by.setdefault(source, []).append(said if score >= threshold else declined)
-    return {name: summarize(results, max(PASSAGES)) for name, results in by.items()}
-
-
-def objective(metrics: dict[str, dict]) -> float:
-    """Mean over sources of balanced decision accuracy plus answer quality (f1 or rougeL)."""
-    parts = []
-    for m in metrics.values():
-        balanced = ((m["abstain_recall"] or 0.0) + 1.0 - (m["false_abstain_rate"] or 0.0)) / 2
-        quality = m["f1"] if m.get("f1") is not None else (m.get("rougeL") or 0.0)
-        parts.append(balanced + quality)
-    return sum(parts) / len(parts)
-
-
-Row = tuple[str, GoldItem, float, TurnResult, TurnResult]
-
-
-def rows_for(cases: list[Case], bots: dict[str, Assistant], s: ExtractiveSettings) -> list[Row]:
-    gen = ExtractiveGenerator(s)
-    return [(c.source, c.item, *_answers(c, bots[c.source], gen, s)) for c in cases]
-
-
-def best_threshold(rows: list[Row]) -> tuple[float, float, dict]:
-    """The threshold that maximises the objective on ``rows``: (objective, threshold, metrics)."""
-    scores = sorted({round(r[2], 2) for r in rows if math.isfinite(r[2])})
-    grid = scores[:: max(1, len(scores) // 60)] or [0.0]
-    best = (-1.0, grid[0], _score(rows, grid[0]))  # the most permissive, if none keeps the bound
-    for t in grid:
-        metrics = _score(rows, t)
-        if any((m["false_abstain_rate"] or 0.0) > MAX_FALSE_ABSTAIN for m in metrics.values()):
-            continue
-        obj = objective(metrics)
-        if obj > best[0]:
-            best = (obj, t, metrics)
-    if best[0] < 0:
-        best = (objective(best[2]), best[1], best[2])
-    return best
-
-
-def sweep(cases: list[Case], bots: dict[str, Assistant], s: ExtractiveSettings) -> tuple[float, float, dict]:
-    """The best threshold for settings ``s``: (objective, threshold, metrics per source)."""
-    return best_threshold(rows_for(cases, bots, s))
 
 
 def folds(cases: list[Case]) -> list[int]:
@@ -202,7 +132,7 @@ def cross_validated(
         held += [
             (src, it, 1.0 if sc >= t else -1.0, said, no) for src, it, sc, said, no in rows_for(test, bots, s)
         ]
-    return objective(_score(held, 0.0))
+    return objective(score_rows(held, 0.0))
 
 
 def _settings(
@@ -295,7 +225,7 @@ def _offsets(cases: list[Case], bots: dict[str, Assistant], base: ExtractiveSett
         results: dict[float, float] = {}
         for w in OFFSET_GRID:
             s = replace(base, weights={**base.weights, **chosen, name: w})
-            m = _score(rows_for(cases, bots, s), base.threshold)
+            m = score_rows(rows_for(cases, bots, s), base.threshold)
             bounded = all((x["false_abstain_rate"] or 0.0) <= MAX_FALSE_ABSTAIN for x in m.values())
             results[w] = objective(m) if bounded else -1.0
             ablation.append(
@@ -334,7 +264,7 @@ def fit(cases: list[Case], bots: dict[str, Assistant]) -> tuple[ExtractiveSettin
     best_margin, best_value = MARGINS[0], -1.0
     for margin in MARGINS:
         trial_s = replace(s, threshold=threshold, join_margin=margin)
-        m = _score(rows_for(cases, bots, trial_s), threshold)
+        m = score_rows(rows_for(cases, bots, trial_s), threshold)
         value = _join_value(m)
         ablation.append({"design": f"join margin {margin}", "join_value": round(value, 4), "fit": _brief(m)})
         if value > best_value:
@@ -358,7 +288,7 @@ def fit(cases: list[Case], bots: dict[str, Assistant]) -> tuple[ExtractiveSettin
         chosen, obj, metrics = checked, obj_f, metrics_f
     offsets = _offsets(cases, bots, chosen, ablation)
     chosen = replace(chosen, weights={**chosen.weights, **offsets})
-    metrics = _score(rows_for(cases, bots, chosen), chosen.threshold)
+    metrics = score_rows(rows_for(cases, bots, chosen), chosen.threshold)
     obj = objective(metrics)
     name = (
         f"chosen: {n} passages, join margin {best_margin}, figure check "

@@ -8,7 +8,7 @@ weights, ``reader.json`` and ``MODEL_CARD.md`` into ``qa/models/reader/``. The s
 gives the same weights on the same machine. ``--config pilot`` is the ~15-minute run for
 comparing designs.
 
-    python -m eval.train_reader --config pilot --out /tmp/reader-pilot
+    python -m eval.train_reader --config pilot --out .qa/reader-pilot
 """
 
 from __future__ import annotations
@@ -30,8 +30,9 @@ from index import resolve_model_path, set_offline_env
 from qa._reader import READER_DIR, read_manifest, write_manifest
 from qa._reader_features import Featurizer, Window, load_tokenizer
 
+from ._datasets import DEFAULT_DATA
 from ._reader_card import render_card
-from ._reader_data import DEFAULT_DATA, Example, Mix, training_examples
+from ._reader_data import Example, Mix, training_examples
 
 
 @dataclass(frozen=True)
@@ -176,7 +177,9 @@ def export_onnx(torch_dir: Path, target: Path) -> None:
             self.inner = inner
 
         def forward(self, input_ids, attention_mask, token_type_ids):  # noqa: ANN001
-            out = self.inner(input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids)
+            out = self.inner(
+                input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids
+            )
             return out.start_logits, out.end_logits
 
     fp32 = target.with_suffix(".fp32.onnx")
@@ -188,7 +191,9 @@ def export_onnx(torch_dir: Path, target: Path) -> None:
         str(fp32),
         input_names=["input_ids", "attention_mask", "token_type_ids"],
         output_names=["start_logits", "end_logits"],
-        dynamic_axes={n: axes for n in ("input_ids", "attention_mask", "token_type_ids", "start_logits", "end_logits")},
+        dynamic_axes={
+            n: axes for n in ("input_ids", "attention_mask", "token_type_ids", "start_logits", "end_logits")
+        },
         opset_version=17,
         dynamo=False,
     )
@@ -224,20 +229,29 @@ def run(
     weights = out_dir / "reader.onnx"
     export_onnx(work_dir / "torch", weights)
     write_manifest(
-        out_dir, config=asdict(config), trained_on=where, null_threshold=0.0, train_seconds=round(result.seconds)
+        out_dir,
+        config=asdict(config),
+        trained_on=where,
+        null_threshold=0.0,
+        train_seconds=round(result.seconds),
     )
     fit = fit_threshold(data_dir, out_dir, progress=progress)  # writes the threshold into reader.json
     manifest = read_manifest(out_dir)
     report = evaluate(data_dir, out_dir, "report", progress=progress)
-    (out_dir / "MODEL_CARD.md").write_text(render_card(config, result, manifest, fit, report, where), encoding="utf-8")
+    (out_dir / "MODEL_CARD.md").write_text(
+        render_card(config, result, manifest, fit, report, where), encoding="utf-8"
+    )
     (out_dir / "training-log.json").write_text(
-        json.dumps({"losses": [round(x, 4) for x in result.losses], "seconds": result.seconds}), encoding="utf-8"
+        json.dumps({"losses": [round(x, 4) for x in result.losses], "seconds": result.seconds}),
+        encoding="utf-8",
     )
     return {"train": asdict(result) | {"losses": None}, "fit": fit, "report": report["metrics"]}
 
 
 def _where() -> str:
-    return f"{os.cpu_count()}-core {platform.machine()} CPU ({platform.system()}), torch threads as configured"
+    return (
+        f"{os.cpu_count()}-core {platform.machine()} CPU ({platform.system()}), torch threads as configured"
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -245,7 +259,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--config", choices=sorted(CONFIGS), default="pilot")
     parser.add_argument("--steps", type=int, help="override the configuration's number of steps")
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA, help="the shared data folder")
-    parser.add_argument("--out", type=Path, default=READER_DIR, help=f"where the reader goes (default {READER_DIR})")
+    parser.add_argument(
+        "--out", type=Path, default=READER_DIR, help=f"where the reader goes (default {READER_DIR})"
+    )
     parser.add_argument(
         "--work", type=Path, default=Path(".qa") / "reader-train", help="where the PyTorch checkpoint goes"
     )
@@ -262,7 +278,9 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     summary = run(config, args.data, args.out, args.work, args.where or _where(), finish_only=args.finish)
     print(json.dumps(summary["report"], indent=2))
-    print(f"trained {config.steps} steps in {math.ceil(summary['train']['seconds'])} s; card: {args.out / 'MODEL_CARD.md'}")
+    print(
+        f"trained {config.steps} steps in {math.ceil(summary['train']['seconds'])} s; card: {args.out / 'MODEL_CARD.md'}"
+    )
     return 0
 
 

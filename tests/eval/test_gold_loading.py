@@ -113,6 +113,14 @@ def test_clapnq_loader_rejects_other_records(tmp_path):
     gold.write_text('{"id": "1", "input": "q"}\n', encoding="utf-8")
     with pytest.raises(GoldFormatError, match=r"c.jsonl:1: not a ClapNQ record"):
         load_clapnq([gold])
+    # a passage without text, or a line that is not JSON, is the same one-line error with its line
+    good = _clapnq_line("1", "q?", "T", "Some text.", "A.", ["Some text."])
+    gold.write_text(good + "\n\n" + good.replace('"text"', '"body"') + "\n", encoding="utf-8")
+    with pytest.raises(GoldFormatError, match=r"c.jsonl:3: not a ClapNQ record \('text'\)$"):
+        load_clapnq([gold])
+    gold.write_text(good + "\n{oops\n", encoding="utf-8")
+    with pytest.raises(GoldFormatError, match=r"c.jsonl:2: not a ClapNQ record \(Expecting"):
+        load_clapnq([gold])
 
 
 def test_llamaindex_loader_maps_contexts_and_reference(tmp_path):
