@@ -26,6 +26,7 @@ from pydantic import BaseModel, Field
 
 from index import IndexError_
 
+from ._abstain import ABSTAIN_TEXT
 from ._errors import QAError
 from ._terminal import warn
 from ._types import Clarification, Turn
@@ -33,8 +34,8 @@ from ._types import Clarification, Turn
 MAX_SEARCH_TOP_K = 50
 INSTRUCTIONS = (
     "Answers questions from the user's own indexed documents. `ask` gives a grounded answer: every "
-    "claim carries an [n] marker tied to a quoted span of a document, or it says 'The documents do not "
-    "say.' (abstained), or it asks back which one is meant (clarification). `search` lists the ranked "
+    f"claim carries an [n] marker tied to a quoted span of a document, or it says '{ABSTAIN_TEXT}' "
+    "(abstained), or it asks back which one is meant (clarification). `search` lists the ranked "
     "passages themselves. Pass earlier turns as `history` to ask a follow-up."
 )
 
@@ -54,9 +55,7 @@ class McpCitation(BaseModel):
 class AskResult(BaseModel):
     """A grounded answer, a decline, or a question back."""
 
-    text: str = Field(
-        description="the answer with [n] markers, 'The documents do not say.', or a question back"
-    )
+    text: str = Field(description=f"the answer with [n] markers, '{ABSTAIN_TEXT}', or a question back")
     abstained: bool = Field(description="true when the documents do not support an answer; nothing is cited")
     clarification: Clarification | None = Field(
         default=None,
@@ -243,9 +242,11 @@ def build_server(service: QAService, *, default_top_k: int = 5) -> MCPServer:
         ] = None,
     ) -> Annotated[CallToolResult, AskResult]:
         """Answer a question from the indexed documents. The answer cites each claim with [n], tied to
-        the quoted span of a document (citations), or is 'The documents do not say.' (abstained), or asks
+        the quoted span of a document (citations), or is ABSTAIN_TEXT (abstained), or asks
         back which one is meant (clarification)."""
         return service.ask(question, history)
+
+    ask.__doc__ = (ask.__doc__ or "").replace("ABSTAIN_TEXT", repr(ABSTAIN_TEXT))  # the tool's description
 
     def search(
         query: Annotated[str, Field(description="what to look for")],
