@@ -27,6 +27,7 @@ from pydantic import BaseModel, Field
 from index import IndexError_
 
 from ._abstain import ABSTAIN_TEXT
+from ._build_answer import retrieved_chunk
 from ._errors import QAError
 from ._terminal import warn
 from ._types import Clarification, Turn
@@ -165,21 +166,14 @@ class QAService:
                 hits = self.bot.retrieve(query, top_k=top_k)
                 if self.bot.index is index:
                     break
-            passages = []
-            for rank, hit in enumerate(hits, start=1):
-                doc = index.documents[hit.doc]
-                passages.append(
-                    Passage(
-                        rank=rank,
-                        doc=doc.key,
-                        title=doc.title,
-                        page=doc.page_at(hit.start),
-                        start=hit.start,
-                        end=hit.end,
-                        score=round(float(hit.score), 6),
-                        text=doc.text[hit.start : hit.end],
-                    )
+            passages = [
+                Passage(
+                    rank=rank,
+                    page=index.documents[hit.doc].page_at(hit.start),
+                    **retrieved_chunk(index, hit).model_dump(exclude={"chunk_id"}),
                 )
+                for rank, hit in enumerate(hits, start=1)
+            ]
         result = SearchResult(query=query, passages=passages)
         return CallToolResult(
             content=[TextContent(type="text", text=search_text(result))],
