@@ -24,7 +24,7 @@ from ._followup import condense, context_queries
 from ._generation import ABSTAIN_TEXT, Generation, GenerationRequest, Generator, StreamingGenerator
 from ._generators import get_generator
 from ._retrieval import Hit, HybridRetriever, Retriever, fuse
-from ._types import Answer, Clarification, Turn
+from ._types import Answer, Turn
 
 DEFAULT_TOP_K = 5
 MAX_QUESTION_CHARS = 2000  # characters; a question is a sentence or two, not a document
@@ -298,20 +298,8 @@ class Assistant:
             question, request.standalone, request.hits, gen, generator.name, timings, request.index
         )
 
-    def build_answer(
-        self,
-        question: str,
-        standalone: str,
-        hits: list,
-        gen: Generation,
-        generator_name: str,
-        timings: dict[str, float],
-        index: CorpusIndex,
-        clarification: Clarification | None = None,
-    ) -> Answer:
-        """The :class:`Answer` every surface gets from one generation (``eval.fit_answerer``
-        composes generations under many settings and scores each through this)."""
-        return build_answer(question, standalone, hits, gen, generator_name, timings, index, clarification)
+    # the Answer every surface gets from one generation (eval.fit_answerer scores through it too)
+    build_answer = staticmethod(build_answer)
 
 
 def _previous_turn(history: Sequence[Turn | dict | str] | None) -> str | None:

@@ -38,7 +38,9 @@ def build_answer(
     index: CorpusIndex,
     clarification: Clarification | None = None,
 ) -> Answer:
-    """The answer every surface gets from one generation: nothing cited when it abstains."""
+    """The :class:`Answer` every surface gets from one generation; nothing is cited when it abstains
+    (``Assistant.build_answer``: ``eval.fit_answerer`` composes generations under many settings
+    and scores each through this)."""
     citations = [_citation(index, gen, n, span) for n, span in enumerate(gen.spans, start=1)]
     return Answer(
         question=question,
