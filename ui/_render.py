@@ -9,12 +9,11 @@ from __future__ import annotations
 import html
 import re
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
     from qa import Answer, Citation, RetrievedChunk, ShortAnswer
 
-    from ._conversation import ChatTurn
     from ._docs import Progress
 
 MARKER = re.compile(r"\[(\d+)\]")
@@ -198,7 +197,17 @@ def sources_html(answer: Answer | None, turn: int) -> str:
     return head + body + "</div>"
 
 
-def chat_messages(turns: list[ChatTurn]) -> list[dict[str, str]]:
+class TurnView(Protocol):
+    """What the chat shows of a turn (a ``ui._conversation.ChatTurn``; named by shape, so that
+    module, which renders through this one, is not imported back)."""
+
+    question: str
+    answer: Answer | None
+    partial: str | None
+    notice: str
+
+
+def chat_messages(turns: Sequence[TurnView]) -> list[dict[str, str]]:
     """Messages for gr.Chatbot; message ``2*t + 1`` is always the reply to turn ``t``."""
     messages: list[dict[str, str]] = []
     for t, turn in enumerate(turns):
