@@ -13,7 +13,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 _EXPORTS = {
-    "ABSTAIN_TEXT": "._generation",
+    "ABSTAIN_TEXT": "._abstain",
     "DEFAULT_TOP_K": "._assistant",
     "MAX_QUESTION_CHARS": "._assistant",
     "GENERATOR_NAMES": "._generation",
@@ -86,10 +86,10 @@ if TYPE_CHECKING:
         store_from_args,
     )
 
+    from ._abstain import ABSTAIN_TEXT
     from ._answerer import ExtractiveGenerator, ExtractiveSettings
     from ._assistant import DEFAULT_TOP_K, MAX_QUESTION_CHARS, Assistant, QAError, answer, index_documents
     from ._generation import (
-        ABSTAIN_TEXT,
         GENERATOR_NAMES,
         Generation,
         GenerationRequest,

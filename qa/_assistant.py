@@ -17,13 +17,14 @@ from index import (
     set_offline_env,
 )
 
+from ._build_answer import build_answer
 from ._clarify import clarify
 from ._errors import QAError
 from ._followup import condense, context_queries
 from ._generation import ABSTAIN_TEXT, Generation, GenerationRequest, Generator, StreamingGenerator
 from ._generators import get_generator
 from ._retrieval import Hit, HybridRetriever, Retriever, fuse
-from ._types import Answer, Citation, Clarification, RetrievedChunk, ShortAnswer, Turn
+from ._types import Answer, Turn
 
 DEFAULT_TOP_K = 5
 MAX_QUESTION_CHARS = 2000  # characters; a question is a sentence or two, not a document
@@ -297,76 +298,8 @@ class Assistant:
             question, request.standalone, request.hits, gen, generator.name, timings, request.index
         )
 
-    def build_answer(
-        self,
-        question: str,
-        standalone: str,
-        hits: list,
-        gen: Generation,
-        generator_name: str,
-        timings: dict[str, float],
-        index: CorpusIndex,
-        clarification: Clarification | None = None,
-    ) -> Answer:
-        """The :class:`Answer` every surface gets from one generation (``eval.fit_answerer``
-        composes generations under many settings and scores each through this)."""
-        citations = []
-        for n, span in enumerate(gen.spans, start=1):
-            doc = index.documents[span.doc]
-            citations.append(
-                Citation(
-                    n=n,
-                    doc=doc.key,
-                    title=doc.title,
-                    page=doc.page_at(span.start),
-                    start=span.start,
-                    end=span.end,
-                    quote=doc.text[span.start : span.end],
-                    score=span.score,
-                    verified=gen.verified[n - 1] if gen.verified else True,
-                )
-            )
-        retrieved = []
-        for hit in hits:
-            doc = index.documents[hit.doc]
-            retrieved.append(
-                RetrievedChunk(
-                    doc=doc.key,
-                    title=doc.title,
-                    chunk_id=hit.chunk,
-                    start=hit.start,
-                    end=hit.end,
-                    score=round(hit.score, 6),
-                    text=doc.text[hit.start : hit.end],
-                )
-            )
-        short = None
-        if gen.short is not None and not gen.abstained and 0 < gen.short.n <= len(citations):
-            cited = citations[gen.short.n - 1]
-            doc = index.documents[gen.spans[gen.short.n - 1].doc]
-            short = ShortAnswer(
-                text=doc.text[gen.short.start : gen.short.end],
-                n=gen.short.n,
-                doc=cited.doc,
-                start=gen.short.start,
-                end=gen.short.end,
-            )
-        return Answer(
-            question=question,
-            text=gen.text if not gen.abstained else (gen.text or ABSTAIN_TEXT),
-            abstained=gen.abstained,
-            citations=citations if not gen.abstained else [],
-            confidence=gen.confidence,
-            retrieved=retrieved,
-            timings={k: round(v, 6) for k, v in timings.items()},
-            standalone_question=standalone if standalone != question else None,
-            sentences=gen.sentences or [],
-            generator=gen.generator or generator_name,
-            draft=gen.draft,
-            short_answer=short,
-            reader=gen.reader,
-            clarification=clarification,
-        )
+    # the Answer every surface gets from one generation (eval.fit_answerer scores through it too)
+    build_answer = staticmethod(build_answer)
 
 
 def _previous_turn(history: Sequence[Turn | dict | str] | None) -> str | None:

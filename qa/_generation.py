@@ -14,6 +14,7 @@ import numpy as np
 
 from index import CorpusIndex
 
+from ._abstain import ABSTAIN_TEXT
 from ._retrieval import Hit
 from ._types import AnswerSentence, Turn
 
@@ -30,8 +31,6 @@ __all__ = [
     "Span",
     "StreamingGenerator",
 ]
-
-ABSTAIN_TEXT = "The documents do not say."
 
 # What get_generator accepts; the web chat's settings offer exactly these.
 GENERATOR_NAMES: tuple[str, ...] = ("extractive", "openai-like", "llamacpp")

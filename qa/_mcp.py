@@ -26,6 +26,8 @@ from pydantic import BaseModel, Field
 
 from index import IndexError_
 
+from ._abstain import ABSTAIN_TEXT
+from ._build_answer import retrieved_chunk
 from ._errors import QAError
 from ._terminal import warn
 from ._types import Clarification, Turn
@@ -33,8 +35,8 @@ from ._types import Clarification, Turn
 MAX_SEARCH_TOP_K = 50
 INSTRUCTIONS = (
     "Answers questions from the user's own indexed documents. `ask` gives a grounded answer: every "
-    "claim carries an [n] marker tied to a quoted span of a document, or it says 'The documents do not "
-    "say.' (abstained), or it asks back which one is meant (clarification). `search` lists the ranked "
+    f"claim carries an [n] marker tied to a quoted span of a document, or it says '{ABSTAIN_TEXT}' "
+    "(abstained), or it asks back which one is meant (clarification). `search` lists the ranked "
     "passages themselves. Pass earlier turns as `history` to ask a follow-up."
 )
 
@@ -54,9 +56,7 @@ class McpCitation(BaseModel):
 class AskResult(BaseModel):
     """A grounded answer, a decline, or a question back."""
 
-    text: str = Field(
-        description="the answer with [n] markers, 'The documents do not say.', or a question back"
-    )
+    text: str = Field(description=f"the answer with [n] markers, '{ABSTAIN_TEXT}', or a question back")
     abstained: bool = Field(description="true when the documents do not support an answer; nothing is cited")
     clarification: Clarification | None = Field(
         default=None,
@@ -166,21 +166,14 @@ class QAService:
                 hits = self.bot.retrieve(query, top_k=top_k)
                 if self.bot.index is index:
                     break
-            passages = []
-            for rank, hit in enumerate(hits, start=1):
-                doc = index.documents[hit.doc]
-                passages.append(
-                    Passage(
-                        rank=rank,
-                        doc=doc.key,
-                        title=doc.title,
-                        page=doc.page_at(hit.start),
-                        start=hit.start,
-                        end=hit.end,
-                        score=round(float(hit.score), 6),
-                        text=doc.text[hit.start : hit.end],
-                    )
+            passages = [
+                Passage(
+                    rank=rank,
+                    page=index.documents[hit.doc].page_at(hit.start),
+                    **retrieved_chunk(index, hit).model_dump(exclude={"chunk_id"}),
                 )
+                for rank, hit in enumerate(hits, start=1)
+            ]
         result = SearchResult(query=query, passages=passages)
         return CallToolResult(
             content=[TextContent(type="text", text=search_text(result))],
@@ -243,9 +236,11 @@ def build_server(service: QAService, *, default_top_k: int = 5) -> MCPServer:
         ] = None,
     ) -> Annotated[CallToolResult, AskResult]:
         """Answer a question from the indexed documents. The answer cites each claim with [n], tied to
-        the quoted span of a document (citations), or is 'The documents do not say.' (abstained), or asks
+        the quoted span of a document (citations), or is ABSTAIN_TEXT (abstained), or asks
         back which one is meant (clarification)."""
         return service.ask(question, history)
+
+    ask.__doc__ = (ask.__doc__ or "").replace("ABSTAIN_TEXT", repr(ABSTAIN_TEXT))  # the tool's description
 
     def search(
         query: Annotated[str, Field(description="what to look for")],

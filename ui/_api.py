@@ -133,7 +133,32 @@ def _upload_status(files: list[FileResult]) -> int:
     return {"unsupported": 415, "too_large": 413}.get(kinds.pop(), 422) if len(kinds) == 1 else 422
 
 
+def upload_documents(service: ChatService, files: list[UploadFile]) -> JSONResponse:
+    """``POST /v1/documents``: the files saved aside, added through the Library, one result each."""
+    if len(files) > MAX_UPLOAD_FILES:  # the streamed count's backstop, whatever the chunking
+        limits = UploadLimits(service.library.max_bytes, service.library.max_upload_mb)
+        raise UploadTooLarge(f"files: {limits.per_request()}")
+    with tempfile.TemporaryDirectory(prefix="qa-api-upload-") as tmp:
+        pairs = []
+        for i, f in enumerate(files):
+            path = Path(tmp) / str(i)
+            with path.open("wb") as out:
+                shutil.copyfileobj(f.file, out)
+            pairs.append((path, f.filename or "document"))
+        final = last(service.library.add(pairs))
+    results = [
+        FileResult(name=o.name, status=o.status, saved_as=o.saved_as, reason=o.reason) for o in final.files
+    ]
+    body = UploadResult(message=final.message, files=results, documents=service.n_documents())
+    status = _upload_status(results)
+    if status != 200:
+        first = next((r.reason for r in results if r.reason), "no file was added")
+        return JSONResponse({"error": f"files: {first}", **body.model_dump(mode="json")}, status)
+    return JSONResponse(body.model_dump(mode="json"))
+
+
 def native_router(service: ChatService, door: ApiLogin) -> APIRouter:
+    """The routes under ``/v1``, each behind ``door`` (the login, when one is configured)."""
     router = APIRouter(prefix="/v1", tags=["qa"], dependencies=[Depends(door)], responses=ERRORS)
 
     @router.post("/answer", response_model=Answer, summary="Answer a question, with citations")
@@ -157,27 +182,7 @@ def native_router(service: ChatService, door: ApiLogin) -> APIRouter:
     ) -> JSONResponse:
         """The web chat's upload: the same checks (type, size, readable), names and indexing run.
         A body over the limits is refused as it streams in, before it is all read (413)."""
-        if len(files) > MAX_UPLOAD_FILES:  # the streamed count's backstop, whatever the chunking
-            limits = UploadLimits(service.library.max_bytes, service.library.max_upload_mb)
-            raise UploadTooLarge(f"files: {limits.per_request()}")
-        with tempfile.TemporaryDirectory(prefix="qa-api-upload-") as tmp:
-            pairs = []
-            for i, f in enumerate(files):
-                path = Path(tmp) / str(i)
-                with path.open("wb") as out:
-                    shutil.copyfileobj(f.file, out)
-                pairs.append((path, f.filename or "document"))
-            final = last(service.library.add(pairs))
-        results = [
-            FileResult(name=o.name, status=o.status, saved_as=o.saved_as, reason=o.reason)
-            for o in final.files
-        ]
-        body = UploadResult(message=final.message, files=results, documents=service.n_documents())
-        status = _upload_status(results)
-        if status != 200:
-            first = next((r.reason for r in results if r.reason), "no file was added")
-            return JSONResponse({"error": f"files: {first}", **body.model_dump(mode="json")}, status)
-        return JSONResponse(body.model_dump(mode="json"))
+        return upload_documents(service, files)
 
     router.add_api_route(
         "/documents",

@@ -9,10 +9,12 @@ from __future__ import annotations
 import html
 import re
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
     from qa import Answer, Citation, RetrievedChunk, ShortAnswer
+
+    from ._docs import Progress
 
 MARKER = re.compile(r"\[(\d+)\]")
 
@@ -193,3 +195,44 @@ def sources_html(answer: Answer | None, turn: int) -> str:
             + "</details>"
         )
     return head + body + "</div>"
+
+
+class TurnView(Protocol):
+    """What the chat shows of a turn (a ``ui._conversation.ChatTurn``; named by shape, so that
+    module, which renders through this one, is not imported back)."""
+
+    question: str
+    answer: Answer | None
+    partial: str | None
+    notice: str
+
+
+def chat_messages(turns: Sequence[TurnView]) -> list[dict[str, str]]:
+    """Messages for gr.Chatbot; message ``2*t + 1`` is always the reply to turn ``t``."""
+    messages: list[dict[str, str]] = []
+    for t, turn in enumerate(turns):
+        messages.append({"role": "user", "content": question_html(turn.question)})
+        a = turn.answer
+        if turn.notice:
+            content = notice_html(turn.notice)
+        elif a is None and turn.partial:  # an LLM's draft as it is written, not yet verified
+            content = answer_html(turn.partial, t, 0)
+        elif a is None:
+            content = pending_html()
+        elif a.clarification is not None:
+            content = clarify_html(a.text, a.standalone_question)
+        elif a.abstained:
+            content = abstain_html(a.text, a.standalone_question)
+        elif turn.partial is not None:
+            content = answer_html(turn.partial, t, len(a.citations))
+        else:
+            short = a.short_answer.text if a.short_answer else None
+            content = answer_html(a.text, t, len(a.citations), a.standalone_question, short)
+        messages.append({"role": "assistant", "content": content})
+    return messages
+
+
+def status_html(p: Progress) -> str:
+    """The Documents tab's status line: busy, done or failed."""
+    cls = "qa-busy" if not p.done else ("qa-ok" if p.ok else "qa-err")
+    return f'<div class="{cls}" role="status">{esc(p.message)}</div>'

@@ -115,47 +115,59 @@ def _auth(args: argparse.Namespace, settings: Settings) -> list[tuple[str, str]]
     return logins
 
 
+def _port_and_limits(args: argparse.Namespace) -> tuple[float, int]:
+    """The port checked, and the upload and question limits parsed; ValueError in one line if wrong."""
+    if not 0 < args.port < 65536:
+        raise ValueError(f"--port must be between 1 and 65535 (got {args.port})")
+    try:
+        max_mb = float(args.max_upload_mb)
+    except ValueError:
+        raise ValueError(
+            f"--max-upload-mb / QA_MAX_UPLOAD_MB must be a number of megabytes (got {args.max_upload_mb!r})"
+        ) from None
+    if not max_mb > 0:
+        raise ValueError(f"--max-upload-mb must be more than 0 (got {args.max_upload_mb})")
+    try:
+        max_chars = int(args.max_question_chars)
+    except ValueError:
+        raise ValueError(
+            "--max-question-chars / QA_MAX_QUESTION_CHARS must be a whole number of characters "
+            f"(got {args.max_question_chars!r})"
+        ) from None
+    if max_chars < 1:
+        raise ValueError(f"--max-question-chars must be at least 1 (got {args.max_question_chars})")
+    return max_mb, max_chars
+
+
+def _warn_if_exposed(host: str, auth: list[tuple[str, str]] | None) -> None:
+    """A warning on stderr when the chat is reachable from other machines without a login."""
+    import ipaddress
+
+    try:
+        loopback = host == "localhost" or ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        loopback = False
+    if not loopback and not auth:
+        print(
+            f"qa: warning: serving on {host}, reachable from other machines, without a login; "
+            "set QA_AUTH=user:password or --auth-file to require one",
+            file=sys.stderr,
+        )
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     """Check the options (cheaply, before any model loads), index the docs folder, serve."""
-    import ipaddress
     import socket
 
     from qa import Settings
 
     settings = Settings.from_args(args)
-    if not 0 < args.port < 65536:
-        return fail(f"--port must be between 1 and 65535 (got {args.port})")
     try:
-        max_mb = float(args.max_upload_mb)
-    except ValueError:
-        return fail(
-            f"--max-upload-mb / QA_MAX_UPLOAD_MB must be a number of megabytes (got {args.max_upload_mb!r})"
-        )
-    if not max_mb > 0:
-        return fail(f"--max-upload-mb must be more than 0 (got {args.max_upload_mb})")
-    try:
-        max_chars = int(args.max_question_chars)
-    except ValueError:
-        return fail(
-            "--max-question-chars / QA_MAX_QUESTION_CHARS must be a whole number of characters "
-            f"(got {args.max_question_chars!r})"
-        )
-    if max_chars < 1:
-        return fail(f"--max-question-chars must be at least 1 (got {args.max_question_chars})")
-    try:
+        max_mb, max_chars = _port_and_limits(args)
         auth = _auth(args, settings)
     except ValueError as exc:
         return fail(str(exc))
-    try:
-        loopback = args.host == "localhost" or ipaddress.ip_address(args.host).is_loopback
-    except ValueError:
-        loopback = False
-    if not loopback and not auth:
-        print(
-            f"qa: warning: serving on {args.host}, reachable from other machines, without a login; "
-            "set QA_AUTH=user:password or --auth-file to require one",
-            file=sys.stderr,
-        )
+    _warn_if_exposed(args.host, auth)
     docs = args.docs
     if docs and not Path(docs).is_dir():
         return fail(f"--docs {docs}: no such folder")

@@ -178,7 +178,7 @@ def test_rejected_uploads_never_reach_the_folder(tmp_path, library):
 
 
 def test_streaming_yields_growing_prefixes():
-    from ui._app import stream_text
+    from ui._chat_events import stream_text
 
     text = "Since 2023, about 3.4 million tons [1] were exported."
     parts = list(stream_text(text, delay=0))
@@ -187,7 +187,8 @@ def test_streaming_yields_growing_prefixes():
 
 
 def test_chat_messages_pair_each_question_with_its_reply():
-    from ui._app import ChatTurn, chat_messages
+    from ui._conversation import ChatTurn
+    from ui._render import chat_messages
 
     turns = [
         ChatTurn("q1", answer=make_answer()),
@@ -205,7 +206,8 @@ def test_chat_messages_pair_each_question_with_its_reply():
 
 def test_a_clarifying_question_is_shown_apart_from_answers_and_declines():
     from qa import Answer, Clarification
-    from ui._app import ChatTurn, chat_messages
+    from ui._conversation import ChatTurn
+    from ui._render import chat_messages
 
     asked = Answer(
         question="What does this library offer?",
