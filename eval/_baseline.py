@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from qa import Answer, Assistant, CorpusIndex, Embedder, Hit, Settings
+from qa._abstain import is_decline
 
 STOCK_TOP_K = 2
 
@@ -59,11 +60,6 @@ def stock_assistant(
     )
 
 
-_DECLINES = re.compile(
-    r"\b(do(?:es)? not (?:say|mention|contain|provide|specify|state)|don't know|not (?:mentioned|provided|"
-    r"specified|stated|available)|no (?:information|mention)|cannot (?:answer|determine|find)|unable to)\b",
-    re.I,
-)
 _MARKER = re.compile(r"\[(\d+)\]")
 
 
@@ -151,7 +147,7 @@ class CitationEngineBot:
                         verified=False,
                     )
                 )
-        declined = not text or bool(_DECLINES.search(text)) and not citations
+        declined = not text or is_decline(text) and not citations
         return Answer(
             question=question,
             text=text or "(empty)",

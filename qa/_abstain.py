@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["ABSTAIN_TEXT", "is_abstention"]
+__all__ = ["ABSTAIN_TEXT", "is_abstention", "is_decline"]
 
 ABSTAIN_TEXT = "The documents do not say."
 
@@ -29,3 +29,22 @@ def is_abstention(text: str) -> bool:
     (True, True, False)
     """
     return bool(_ABSTAIN.search(text))
+
+
+# Wider: how a stock LLM pipeline (the eval's llama-index baseline) phrases a whole answer that
+# declines, "I cannot determine ...", "... is not available". Too wide for one claim of ours,
+# where "unable to" or "not available" can be the very fact a document states.
+_DECLINES = re.compile(
+    r"\b(do(?:es)? not (?:say|mention|contain|provide|specify|state)|don't know|not (?:mentioned|provided|"
+    r"specified|stated|available)|no (?:information|mention)|cannot (?:answer|determine|find)|unable to)\b",
+    re.I,
+)
+
+
+def is_decline(answer: str) -> bool:
+    """Whether another system's whole answer declines (the baseline's answers are scored with it).
+
+    >>> is_decline("I cannot determine that from the context."), is_decline("Oil rose 3%.")
+    (True, False)
+    """
+    return bool(_DECLINES.search(answer))

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 import numpy as np
 
 from index import CorpusIndex
+
+K = TypeVar("K")
 
 
 @dataclass
@@ -35,6 +37,21 @@ class Retriever(Protocol):
     def retrieve(self, query: str, query_vec: np.ndarray, top_k: int) -> list[Hit]: ...
 
 
+# Why not llama-index's QueryFusionRetriever (mode "reciprocal_rerank"): it keys passages by
+# their text's hash, so two documents holding the same passage collapse into one and lose a
+# citation; it overwrites each passage's score with the fused one, and the answerer's features
+# need the dense cosine and the BM25 score beside it; it breaks ties arbitrarily, where ours
+# prefer the closer passage; and it fuses BaseRetriever results, node objects built per hit,
+# while our BM25 searches the segments directly and returns row numbers.
+def _rrf(ranked: Iterable[Sequence[K]], rrf_k: int) -> dict[K, float]:
+    """Reciprocal-rank fusion: each list adds 1 / (rrf_k + rank) for its 1-based ranks."""
+    fused: dict[K, float] = {}
+    for keys in ranked:
+        for rank, key in enumerate(keys):
+            fused[key] = fused.get(key, 0.0) + 1.0 / (rrf_k + rank + 1)
+    return fused
+
+
 def fuse(ranked: Sequence[Sequence[Hit]], top_k: int, rrf_k: int = 60) -> list[Hit]:
     """Reciprocal-rank fusion of several queries' results (a turn and its context), any retriever's.
 
@@ -43,16 +60,15 @@ def fuse(ranked: Sequence[Sequence[Hit]], top_k: int, rrf_k: int = 60) -> list[H
     """
     if len(ranked) == 1:
         return list(ranked[0][:top_k])
-    fused: dict[tuple[int, int, int, int], list] = {}
+    closest: dict[tuple[int, int, int, int], Hit] = {}  # the closest any query came, for the features
     for hits in ranked:
-        for rank, hit in enumerate(hits):
+        for hit in hits:
             key = (hit.chunk, hit.doc, hit.start, hit.end)
-            entry = fused.setdefault(key, [0.0, hit])
-            entry[0] += 1.0 / (rrf_k + rank + 1)
-            if hit.dense > entry[1].dense:  # the closest any query came, for the decision features
-                entry[1] = hit
-    order = sorted(fused.values(), key=lambda e: (-e[0], -e[1].dense))[:top_k]
-    return [replace(hit, score=score, rank=r) for r, (score, hit) in enumerate(order)]
+            if key not in closest or hit.dense > closest[key].dense:
+                closest[key] = hit
+    fused = _rrf(([(h.chunk, h.doc, h.start, h.end) for h in hits] for hits in ranked), rrf_k)
+    order = sorted(fused, key=lambda key: (-fused[key], -closest[key].dense))[:top_k]
+    return [replace(closest[key], score=fused[key], rank=r) for r, key in enumerate(order)]
 
 
 class HybridRetriever:
@@ -77,12 +93,9 @@ class HybridRetriever:
         depth = max(self.depth, top_k)
         dense = self.dense(query_vec, depth)
         lexical = self.index.lexical.search(query, depth)
-        fused: dict[int, float] = {}
         dense_score = dict(dense)
         lex_score = dict(lexical)
-        for ranked in (dense, lexical):
-            for rank, (chunk, _) in enumerate(ranked):
-                fused[chunk] = fused.get(chunk, 0.0) + 1.0 / (self.rrf_k + rank + 1)
+        fused = _rrf(([chunk for chunk, _ in ranked] for ranked in (dense, lexical)), self.rrf_k)
         order = sorted(fused, key=lambda c: (-fused[c], -dense_score.get(c, 0.0)))[:top_k]
         chunks = self.index.chunks
         return [

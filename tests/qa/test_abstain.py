@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from qa import ABSTAIN_TEXT
-from qa._abstain import is_abstention
+from qa._abstain import is_abstention, is_decline
 from qa._claims import split_claims
 
 
@@ -49,3 +49,22 @@ def test_the_ask_tool_describes_the_decline_in_its_own_words():
     tools = {t.name: t for t in asyncio.run(build_server(QAService(None)).list_tools())}
     assert f"or is '{ABSTAIN_TEXT}' (abstained)" in tools["ask"].description
     assert "ABSTAIN_TEXT" not in tools["ask"].description
+
+
+@pytest.mark.parametrize(
+    ("text", "whole_answer_declines", "claim_abstains"),
+    [
+        ("I cannot determine the opening date from the context.", True, False),
+        ("The figure is not available in the provided text.", True, False),
+        ("The documents do not say.", True, True),
+        ("The plant was unable to meet its 2023 quota.", True, False),  # a fact, as one claim of ours
+        ("Oil exports rose to 3.4 million tons.", False, False),
+    ],
+)
+def test_a_stock_pipelines_decline_is_read_wider_than_one_of_our_claims(
+    text, whole_answer_declines, claim_abstains
+):
+    """The eval scores the llama-index baseline's whole answers with ``is_decline``; the verifier
+    must not drop a claim of ours as a decline for the same words."""
+    assert is_decline(text) is whole_answer_declines
+    assert is_abstention(text) is claim_abstains
