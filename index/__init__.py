@@ -26,7 +26,7 @@ _EXPORTS = {
     "IndexReport": "._report",
     "LazySettings": "._options",
     "ParsedDocument": "._readers",
-    "PrebuiltDocument": "._update",
+    "PrebuiltDocument": "._prebuilt",
     "Settings": "._settings",
     "SettingsError": "._settings",
     "SettingsParser": "._options",
@@ -43,7 +43,7 @@ _EXPORTS = {
     "tokens": "._lexical",
     "update_index": "._update",
     "WatchUpdate": "._watch",
-    "write_prebuilt_generation": "._update",
+    "write_prebuilt_generation": "._prebuilt",
 }
 
 __all__ = sorted(_EXPORTS)
@@ -56,10 +56,11 @@ if TYPE_CHECKING:
     from ._errors import IndexBusy, IndexError_, IndexMismatch, IndexNotFound
     from ._lexical import tokens
     from ._options import LazySettings, SettingsParser, setting
+    from ._prebuilt import PrebuiltDocument, write_prebuilt_generation
     from ._readers import SUPPORTED_SUFFIXES, BadDocument, ParsedDocument, parse_document
     from ._report import IndexConfig, IndexReport
     from ._settings import Settings, SettingsError
-    from ._update import PrebuiltDocument, update_index, write_prebuilt_generation
+    from ._update import update_index
     from ._watch import FolderWatcher, WatchUpdate
 
 

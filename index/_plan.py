@@ -43,7 +43,7 @@ class Plan:
     changes: list[Change] = field(default_factory=list)
     # size and modification time of each file read, for the next update's quick check
     stats: dict[str, dict[str, int]] = field(default_factory=dict)
-    paths: dict[str, str] = field(default_factory=dict)  # key -> file, for reports
+    paths: dict[str, str] = field(default_factory=dict)  # key -> file of each file read, for reports
 
     @property
     def keys(self) -> set[str]:
@@ -93,11 +93,11 @@ def plan_update(
                     plan.keep(key, info["hash"])
     report.found = len(walked.files)
     prefix = len(str(base)) + (0 if str(base).endswith(os.sep) else 1)
+    kept, unchanged = plan.kept, report.unchanged
     for found in walked.files:
         key = found.path[prefix:]  # what relative_to(base).as_posix() gives, faster
         if os.sep != "/":
             key = key.replace(os.sep, "/")
-        plan.paths[key] = found.path
         info = previous.get(key)
         if (  # as when last hashed, and not modified so close to it that a second write hides
             info is not None
@@ -105,9 +105,10 @@ def plan_update(
             and info.get("size") == found.size
             and found.mtime_ns < info.get("seen_ns", 0) - RACY_NS
         ):
-            plan.keep(key, info["hash"])
-            report.unchanged.append(key)
+            kept[key] = info["hash"]  # plan.keep without its call: 100k times at 1M chunks
+            unchanged.append(key)
             continue
+        plan.paths[key] = found.path
         path = Path(found.path)
         stat = {"size": found.size, "mtime_ns": found.mtime_ns, "seen_ns": time.time_ns()}
         try:

@@ -89,7 +89,7 @@ def walk(root: Path) -> Walk:
         _visit_file(str(root), None, result)
         return result
     stack: list[tuple[str, _Ancestors]] = [(str(root), frozenset())]
-    files = result.files
+    files, supported, is_regular = result.files, SUPPORTED_SUFFIXES, stat.S_ISREG  # locals: 100k lookups
     while stack:  # a loop, not recursion: a deep tree must not hit the recursion limit
         folder, ancestors = stack.pop()
         entries, inner = _list(folder, ancestors, result)
@@ -101,13 +101,16 @@ def walk(root: Path) -> Walk:
                 is_dir, st = False, None
             if is_dir:
                 stack.append((entry.path, inner))
-            elif st is not None and stat.S_ISREG(st.st_mode) and _supported(entry.name):
-                path = entry.path
-                if _bad_name(path) is None:
-                    files.append(Found(path, st.st_size, st.st_mtime_ns))
-                else:
-                    _visit_file(path, entry, result)
-            else:  # the walk says why it is left out
+                continue
+            name = entry.name
+            if (
+                st is not None
+                and is_regular(st.st_mode)
+                and name[name.rfind(".") :].lower() in supported  # _supported, inline
+                and (path := entry.path).isascii()  # an ASCII name is valid UTF-8 (else: _bad_name)
+            ):
+                files.append(Found(path, st.st_size, st.st_mtime_ns))
+            else:  # the walk says why it is left out, or takes it after a closer look
                 _visit_file(entry.path, entry, result)
     # the order sorting Paths gives (part by part): the separator sorts before any character
     result.files.sort(key=lambda f: f.path.replace(os.sep, "\0"))
