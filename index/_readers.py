@@ -8,13 +8,15 @@ flow into their sentence while block elements break it, and Markdown syntax is r
 (``_markup.py``). Scanned PDF pages (no text layer) and image files are read by OCR
 (``_ocr.py``). A change to what the readers produce for the same bytes bumps
 :data:`EXTRACTION_VERSION`; an index built with another version is rebuilt by the next
-``qa index`` (``index/_store.py``).
+``qa index`` (``index/_update.py``).
 """
 
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, field
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from ._markup import html_to_text, markdown_to_text
@@ -239,13 +241,36 @@ def unsupported_reason(path: Path) -> str:
     return f"unsupported file type {path.suffix or '(none)'}; use one of " + ", ".join(SUPPORTED_SUFFIXES)
 
 
+# The web chat checks an upload by parsing it, then indexes it, which parses it again: OCR
+# takes seconds a page, so the last few results that needed it are kept by name and content.
+_OCR_SUFFIXES = frozenset((".pdf", ".png", ".jpg", ".jpeg"))
+_OCR_KEPT = 8
+_ocr_parsed: OrderedDict[tuple[str, str], ParsedDocument] = OrderedDict()
+_ocr_lock = threading.Lock()
+
+
 def parse_document(path: Path, data: bytes | None = None) -> ParsedDocument:
     """Parse one file; raises :class:`BadDocument` with a one-line reason."""
-    reader = _READERS.get(path.suffix.lower())
+    suffix = path.suffix.lower()
+    reader = _READERS.get(suffix)
     if reader is None:
         raise BadDocument(unsupported_reason(path))
     if data is None:
         data = read_bytes(path)
     if not data:
         raise BadDocument("empty file")
-    return reader(path, data)
+    if suffix not in _OCR_SUFFIXES:
+        return reader(path, data)
+    key = (path.name, content_hash(data))
+    with _ocr_lock:
+        kept = _ocr_parsed.get(key)
+        if kept is not None:
+            _ocr_parsed.move_to_end(key)
+            return replace(kept)
+    parsed = reader(path, data)
+    if parsed.ocr_pages:
+        with _ocr_lock:
+            _ocr_parsed[key] = parsed
+            while len(_ocr_parsed) > _OCR_KEPT:
+                _ocr_parsed.popitem(last=False)
+    return replace(parsed)

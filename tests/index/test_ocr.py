@@ -241,3 +241,30 @@ def test_transparent_and_16_bit_images_are_read_not_blacked_or_whited_out(tmp_pa
     ).mode.startswith("I")
     assert parse_document(tmp_path / "clear.png").text == IMAGE_TEXT
     assert parse_document(tmp_path / "deep.png").text == IMAGE_TEXT
+
+
+def test_a_scan_checked_then_indexed_is_read_by_ocr_once_and_again_when_it_changes(
+    tmp_path, embedder, monkeypatch
+):
+    """The web chat parses an upload to check it, then indexes it: OCR, seconds a page, runs
+    once for both; a file with other bytes under the same name is read again."""
+    from index import _ocr
+
+    calls: list[int] = []
+    real = _ocr.ocr_image
+    monkeypatch.setattr(_ocr, "ocr_image", lambda image: calls.append(1) or real(image))
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    scan = docs / "quay.pdf"
+    _scanned_pdf(
+        scan, ["The Ostra quay was rebuilt in 1931 with granite from Vell.", "Its crane lifts 40 tonnes."]
+    )
+    checked = parse_document(Path(scan.name), scan.read_bytes())  # what the upload check does
+    assert len(calls) == 2 and "1931" in checked.text
+    report = update_index(docs, tmp_path / "idx", embedder=embedder, show_progress=False)
+    assert report.added == ["quay.pdf"] and report.ocr_pages == 2 and len(calls) == 2
+    _scanned_pdf(
+        scan, ["The Ostra quay was rebuilt in 1932 with granite from Vell.", "Its crane lifts 40 tonnes."]
+    )
+    report = update_index(docs, tmp_path / "idx", embedder=embedder, show_progress=False)
+    assert report.updated == ["quay.pdf"] and len(calls) == 4
