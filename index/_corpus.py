@@ -3,6 +3,7 @@ the segments, and the store's search behind the :class:`~index._backend.StoreBac
 
 from __future__ import annotations
 
+import json
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -320,4 +321,8 @@ class CorpusIndex:
 
 
 def read_manifest(gen: Path) -> dict[str, Any]:
-    return orjson.loads((gen / "manifest.json").read_bytes())  # 100k documents at 1M chunks
+    data = (gen / "manifest.json").read_bytes()
+    try:
+        return orjson.loads(data)  # fast: 100k documents at 1M chunks
+    except orjson.JSONDecodeError:  # json reads the escaped surrogates of a non-UTF-8 folder name
+        return json.loads(data.decode("utf-8"))

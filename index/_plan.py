@@ -92,10 +92,12 @@ def plan_update(
                 if key == rel or not rel or key.startswith(rel + "/"):
                     plan.keep(key, info["hash"])
     report.found = len(walked.files)
-    prefix = len(str(base)) + (0 if str(base).endswith(os.sep) else 1)
+    root_prefix = str(base) if str(base).endswith(os.sep) else str(base) + os.sep
+    prefix = len(root_prefix)
     kept, unchanged = plan.kept, report.unchanged
     for found in walked.files:
-        key = found.path[prefix:]  # what relative_to(base).as_posix() gives, faster
+        # what relative_to(base).as_posix() gives, faster (the walk joins names onto the root)
+        key = found.path[prefix:] if found.path.startswith(root_prefix) else os.path.relpath(found.path, base)
         if os.sep != "/":
             key = key.replace(os.sep, "/")
         info = previous.get(key)
@@ -122,7 +124,7 @@ def plan_update(
             report.unchanged.append(key)
             continue
         try:
-            parsed = parse_document(path, data)
+            parsed = parse_document(path, data, digest)
             report.ocr_pages += parsed.ocr_pages
             report.ocr_seconds += parsed.ocr_seconds
             for note in parsed.warnings:

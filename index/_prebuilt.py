@@ -11,6 +11,7 @@ from pathlib import Path
 from ._build import DocBuild
 from ._faiss import FaissSegmentWriter
 from ._generations import commit, discard, new_staging, write_lock
+from ._readers import content_hash
 from ._report import IndexConfig
 from ._writer import manifest_meta, write_generation
 
@@ -28,8 +29,9 @@ def write_prebuilt_generation(
     For benchmarks and tests at sizes we cannot afford to embed (100k chunks is hours
     on a laptop CPU): everything after embedding is the same code ``update_index`` runs.
     ``documents[i].hash`` must be the file's content hash if ``update_index`` is to treat
-    the file as unchanged later; the size and time of each file found under ``root`` are
-    recorded as if it had been hashed now, so that update reads none of them again.
+    the file as unchanged later. Each file under ``root`` is hashed here, and the size and
+    time of those that match are recorded as ``qa index`` records them, so that update reads
+    none of them again (but those written within the last 2 s, which it cannot tell apart).
     """
     config = config or IndexConfig()
     index_dir = Path(index_dir)
@@ -54,7 +56,7 @@ def write_prebuilt_generation(
         try:
             dense = config.dense_index or "auto"
             meta = manifest_meta(config, Path(root).resolve(), dim or 0, {"kind": "faiss"}, dense)
-            stats = _file_stats(Path(root), [d.key for d in documents])
+            stats = _file_stats(Path(root), {d.key: d.hash for d in documents})
             writer = FaissSegmentWriter(dim or 0, dense)
             write_generation(staging, None, set(), documents, writer, meta, stats)
             return commit(index_dir, staging)
@@ -63,12 +65,16 @@ def write_prebuilt_generation(
             raise
 
 
-def _file_stats(root: Path, keys: list[str]) -> dict[str, dict[str, int]]:
-    seen = time.time_ns()
+def _file_stats(root: Path, hashes: dict[str, str]) -> dict[str, dict[str, int]]:
+    """Size and time of each file whose content hash is the one its document claims."""
     stats = {}
-    for key in keys:
+    for key, digest in hashes.items():
+        path = root / key
         try:
-            st = os.stat(root / key)
+            st = os.stat(path)
+            seen = time.time_ns()  # before reading: a write during the read moves the time
+            if content_hash(path.read_bytes()) != digest:
+                continue
         except OSError:
             continue
         stats[key] = {"size": st.st_size, "mtime_ns": st.st_mtime_ns, "seen_ns": seen}

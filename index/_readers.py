@@ -249,8 +249,9 @@ _ocr_parsed: OrderedDict[tuple[str, str], ParsedDocument] = OrderedDict()
 _ocr_lock = threading.Lock()
 
 
-def parse_document(path: Path, data: bytes | None = None) -> ParsedDocument:
-    """Parse one file; raises :class:`BadDocument` with a one-line reason."""
+def parse_document(path: Path, data: bytes | None = None, digest: str | None = None) -> ParsedDocument:
+    """Parse one file; raises :class:`BadDocument` with a one-line reason. ``digest``, the
+    :func:`content_hash` of ``data`` when the caller has it, saves hashing it again."""
     suffix = path.suffix.lower()
     reader = _READERS.get(suffix)
     if reader is None:
@@ -261,16 +262,21 @@ def parse_document(path: Path, data: bytes | None = None) -> ParsedDocument:
         raise BadDocument("empty file")
     if suffix not in _OCR_SUFFIXES:
         return reader(path, data)
-    key = (path.name, content_hash(data))
+    key = (path.name, digest or content_hash(data))
     with _ocr_lock:
         kept = _ocr_parsed.get(key)
         if kept is not None:
             _ocr_parsed.move_to_end(key)
-            return replace(kept)
+            return _copy(kept)
     parsed = reader(path, data)
     if parsed.ocr_pages:
         with _ocr_lock:
             _ocr_parsed[key] = parsed
             while len(_ocr_parsed) > _OCR_KEPT:
                 _ocr_parsed.popitem(last=False)
-    return replace(parsed)
+    return _copy(parsed)
+
+
+def _copy(parsed: ParsedDocument) -> ParsedDocument:
+    """A caller's own copy: what it appends to a list must not change the kept result."""
+    return replace(parsed, pages=list(parsed.pages), warnings=list(parsed.warnings))

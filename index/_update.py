@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import gc
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -71,9 +72,10 @@ def update_index(
         raise IndexNotFound(f"{docs}: no such file or folder")
     report = IndexReport(index_dir=str(index_dir))
 
-    with write_lock(index_dir), _collector_paused():
-        job = _job(index_dir, requested, config, root, report, rebuild, settings, warn)
-        plan = plan_update(root, job.known, report, warn)
+    with write_lock(index_dir):
+        with _collector_paused():
+            job = _job(index_dir, requested, config, root, report, rebuild, settings, warn)
+            plan = plan_update(root, job.known, report, warn)
         if job.live is not None and not job.changed and not plan.stats_to_record:
             return _unchanged(report, job, started)
         backend = settings.query_backend if settings is not None else None
@@ -93,19 +95,30 @@ def update_index(
         return report
 
 
+_pause_lock = threading.Lock()
+_pauses = [0, False]  # updates in a paused stretch now; whether the collector was on before
+
+
 @contextlib.contextmanager
 def _collector_paused() -> Iterator[None]:
-    """Python's cyclic collector paused for the update: a folder of 100k files makes 100k
-    manifest records, walk entries and plan items, all long-lived until the update ends, and
-    the collector walked them again and again (0.6-0.8 s of a 2.3 s update at 1M chunks).
-    They hold no cycles; whatever else made some is collected once the collector resumes."""
-    was_enabled = gc.isenabled()
-    gc.disable()
+    """Python's cyclic collector paused for an update's bookkeeping (loading the manifest, the
+    walk and plan, writing the generation), not its chunking and embedding. A folder of 100k
+    files makes 100k manifest records, walk entries and plan items, long-lived and free of
+    cycles, and the collector walked them again and again: 0.6-0.8 s of a 2.3 s update at 1M
+    chunks. The collector is process-wide, so overlapping updates (the web chat's threads)
+    count their pauses and the last one out turns it back on."""
+    with _pause_lock:
+        if _pauses[0] == 0:
+            _pauses[1] = gc.isenabled()
+            gc.disable()
+        _pauses[0] += 1
     try:
         yield
     finally:
-        if was_enabled:
-            gc.enable()
+        with _pause_lock:
+            _pauses[0] -= 1
+            if _pauses[0] == 0 and _pauses[1]:
+                gc.enable()
 
 
 @dataclass
@@ -162,8 +175,8 @@ def _job(
     recorded = dict((manifest or {}).get("store") or {"kind": "faiss"})
     live = (
         None
-        if rebuild or gen is None  # an unreadable manifest raises here, as reading it again does
-        else _live(index_dir, gen, manifest or read_manifest(gen), recorded, requested, config, root, warn)
+        if rebuild or gen is None
+        else _live(index_dir, gen, manifest, recorded, requested, config, root, warn)
     )
     previous = (
         CorpusIndex.load(live.gen, requested) if live is not None and recorded["kind"] == "milvus" else None
@@ -211,7 +224,8 @@ def _stage(
         writer = _writer_for(job, dim, keep)
         writer.add(builds)
         meta = manifest_meta(job.config, job.root, dim, job.target, job.dense_index)
-        manifest = write_generation(staging, job.live, keep, builds, writer, meta, plan.stats)
+        with _collector_paused():
+            manifest = write_generation(staging, job.live, keep, builds, writer, meta, plan.stats)
         writer.before_commit(job.index_dir, staging)
         commit(job.index_dir, staging)
         return manifest, builds, writer
@@ -232,7 +246,7 @@ def _stage(
 def _live(
     index_dir: Path,
     gen: Path,
-    manifest: dict[str, Any],
+    manifest: dict[str, Any] | None,
     recorded: dict[str, Any],
     requested: StoreConfig,
     config: IndexConfig,
@@ -246,6 +260,8 @@ def _live(
             f"index at {index_dir} keeps its vectors in {recorded['kind']}, not {requested.kind}; "
             f"re-run with --rebuild to re-embed everything into {requested.kind}"
         )
+    if manifest is None:  # it could not be read: reading it again raises what is wrong with it
+        manifest = read_manifest(gen)
     _check_compatible(manifest, config, root, index_dir)
     if manifest.get("format_version") == LEGACY_FORMAT:
         warn(

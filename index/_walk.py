@@ -107,7 +107,7 @@ def walk(root: Path) -> Walk:
                 st is not None
                 and is_regular(st.st_mode)
                 and name[name.rfind(".") :].lower() in supported  # _supported, inline
-                and (path := entry.path).isascii()  # an ASCII name is valid UTF-8 (else: _bad_name)
+                and ((path := entry.path).isascii() or _bad_name(path) is None)  # valid UTF-8
             ):
                 files.append(Found(path, st.st_size, st.st_mtime_ns))
             else:  # the walk says why it is left out, or takes it after a closer look

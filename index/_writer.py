@@ -100,9 +100,17 @@ def write_generation(
         "segments": [e.to_json() for e in entries],
         "documents": dict(sorted(documents.items())),
     }
-    # orjson, compact: at 1M chunks the manifest lists 100k documents, written on every update
-    (staging / "manifest.json").write_bytes(orjson.dumps(manifest))
+    (staging / "manifest.json").write_bytes(manifest_bytes(manifest))
     return manifest
+
+
+def manifest_bytes(manifest: dict[str, Any]) -> bytes:
+    """Compact JSON by orjson: at 1M chunks the manifest lists 100k documents, written on every
+    update. A folder name that is not UTF-8 (a surrogate escape) goes through json, which keeps it."""
+    try:
+        return orjson.dumps(manifest)
+    except TypeError:
+        return json.dumps(manifest, separators=(",", ":")).encode("utf-8")
 
 
 def manifest_meta(

@@ -258,3 +258,21 @@ def test_both_stores_implement_the_same_interfaces(tmp_path, folder, embedder, s
     hits = idx.dense_search(embedder.embed_query("How tall is the Skarv lighthouse?"), 3)
     assert idx.chunk_doc(hits[0][0]).key == "lighthouse.txt"
     idx.close()
+
+
+def test_a_docs_folder_whose_name_is_not_utf8_is_one_line_not_a_crash(tmp_path, embedder):
+    """The manifest records the folder; one whose name has a byte that is not UTF-8 (a
+    surrogate escape in Python) must not break writing it (orjson refuses such strings), and
+    its files are skipped with the walk's one-line reason, run after run."""
+    import os
+
+    folder = Path(os.fsdecode(os.fsencode(tmp_path) + b"/notes-caf\xe9"))
+    folder.mkdir()
+    (folder / "bakery.txt").write_text(NOTES["bakery.txt"], encoding="utf-8")
+    index_dir = tmp_path / "idx"
+    for _ in range(2):
+        r = update_index(folder, index_dir, embedder=embedder, show_progress=False, warn=lambda m: None)
+        assert r.added == [] and [reason for _, reason in r.skipped] == [
+            "the file name is not valid UTF-8; rename it"
+        ]
+    assert _manifest(index_dir)["root"] == str(folder.resolve())  # an empty generation records it
