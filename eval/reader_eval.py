@@ -15,9 +15,10 @@ import random
 import statistics
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
-from qa._reader import READER_DIR, Reader, read_manifest, write_manifest
+from qa._reader import READER_DIR, PassageReading, Reader, read_manifest, write_manifest
 
 from ._datasets import DEFAULT_DATA
 from ._percentiles import observed_percentile
@@ -39,20 +40,27 @@ def _questions(data_dir: Path, split: str) -> list[tuple[str, str, list[str]]]:
     return out
 
 
-def _raw_predictions(
-    reader: Reader, items: list, progress: bool
-) -> tuple[list[tuple[float, str]], list[float]]:
-    """(raw score before the threshold, best span) per question, and seconds per passage."""
+def _readings(reader: Reader, items: list, progress: bool) -> tuple[list[PassageReading], list[float]]:
+    """The reader's logits for each question with its own paragraph, and seconds per passage."""
     from tqdm import tqdm
 
     reader.warm_up()
-    preds, seconds = [], []
+    readings, seconds = [], []
     for question, passage, _ in tqdm(items, desc="reader", unit="q", disable=not progress, file=sys.stderr):
         t0 = time.perf_counter()
-        r = reader.read(question, passage)
+        readings.append(reader.read_passages(question, [passage])[0])
+        readings[-1].best()
         seconds.append(time.perf_counter() - t0)
-        preds.append((r.score + reader.threshold, r.text))
-    return preds, seconds
+    return readings, seconds
+
+
+def _predictions(readings: list[PassageReading], margin_weight: float) -> list[tuple[float, str]]:
+    """(decision before the threshold, best span) per question, for one weight of the margin."""
+    out = []
+    for reading in readings:
+        r = replace(reading, threshold=0.0, margin_weight=margin_weight).best()
+        out.append((r.score, r.text))
+    return out
 
 
 def score(items: list, preds: list[tuple[float, str]], threshold: float) -> dict[str, float | int]:
@@ -99,14 +107,33 @@ def best_threshold(items: list, preds: list[tuple[float, str]]) -> float:
     return round(best_t, 4)
 
 
+# how much the span's margin counts beside the answerability head; never 0, because within one
+# window the margin is what ranks one sentence's span against another's
+MARGIN_WEIGHTS = (0.05, 0.1, 0.2, 0.35, 0.5, 0.75, 1.0)
+
+
 def fit_threshold(data_dir: Path, folder: Path = READER_DIR, progress: bool = True) -> dict:
-    """Fit the no-answer threshold on the squad2 fit articles and write it to ``reader.json``."""
+    """Fit the margin's weight and the no-answer threshold on the squad2 fit articles (F1-optimal)
+    and write them to ``reader.json``. Weights without an answerability head keep the margin alone."""
     items = _questions(data_dir, "fit")
     reader = Reader(folder)
-    preds, _ = _raw_predictions(reader, items, progress)
-    threshold = best_threshold(items, preds)
-    write_manifest(folder, null_threshold=threshold, threshold_fitted_on="squad2 fit articles (F1-optimal)")
-    return {"threshold": threshold, "split": "fit", "metrics": score(items, preds, threshold)}
+    readings, _ = _readings(reader, items, progress)
+    grid = MARGIN_WEIGHTS if "head" in read_manifest(folder) else (1.0,)
+    tried = []
+    for weight in grid:
+        preds = _predictions(readings, weight)
+        threshold = best_threshold(items, preds)
+        tried.append(
+            {"margin_weight": weight, "threshold": threshold, "metrics": score(items, preds, threshold)}
+        )
+    best = max(tried, key=lambda t: t["metrics"]["f1"])
+    write_manifest(
+        folder,
+        null_threshold=best["threshold"],
+        margin_weight=best["margin_weight"],
+        threshold_fitted_on="squad2 fit articles (F1-optimal)",
+    )
+    return best | {"split": "fit", "grid": list(grid)}
 
 
 def latency_256(reader: Reader, items: list, runs: int = 200) -> dict[str, float]:
@@ -132,8 +159,8 @@ def latency_256(reader: Reader, items: list, runs: int = 200) -> dict[str, float
 def evaluate(data_dir: Path, folder: Path = READER_DIR, split: str = "report", progress: bool = True) -> dict:
     items = _questions(data_dir, split)
     reader = Reader(folder)
-    preds, seconds = _raw_predictions(reader, items, progress)
-    metrics = score(items, preds, reader.threshold)
+    readings, seconds = _readings(reader, items, progress)
+    metrics = score(items, _predictions(readings, reader.margin_weight), reader.threshold)
     ms = sorted(s * 1000 for s in seconds)
     metrics["latency_per_passage_p50_ms"] = round(statistics.median(ms), 2)
     metrics["latency_per_passage_p95_ms"] = round(observed_percentile(ms, 0.95, "higher"), 2)

@@ -111,10 +111,12 @@ def reader_version(folder: Path = READER_DIR) -> str | None:
 class ReaderResult:
     """What the reader made of one passage."""
 
-    score: float  # best span logit minus the no-answer logit, minus the fitted threshold
+    score: float  # the decision (answerability + weight x span margin) minus the fitted threshold
     start: int  # the span's character offsets in the passage
     end: int
     text: str
+    margin: float = 0.0  # the span's logit minus the no-answer logit
+    answerability: float = 0.0  # the answerability head's logit for the span's window
 
     @property
     def answerable(self) -> bool:
@@ -131,20 +133,29 @@ class PassageReading:
     """The reader's logits over one passage: its best span, overall or inside a range."""
 
     passage: str
-    windows: list[tuple[Any, np.ndarray, np.ndarray]]  # (Window, start logits, end logits)
+    # (Window, start logits, end logits, answerability logit) per window
+    windows: list[tuple[Any, np.ndarray, np.ndarray, float]]
     threshold: float
+    margin_weight: float = 1.0
 
     def best(self, within: tuple[int, int] | None = None) -> ReaderResult:
-        """The best span (of the passage, or inside character range ``within``) against no-answer."""
-        choice: SpanChoice | None = None
-        for window, start, end in self.windows:
+        """The best span (of the passage, or inside character range ``within``) against no-answer.
+
+        The decision adds the window's answerability logit to the span's margin over no-answer,
+        weighted as fitted: the head separates near misses, the margin ranks spans."""
+        best: tuple[float, SpanChoice, float] | None = None
+        for window, start, end, head in self.windows:
             c = best_span(window, start, end, within)
-            if choice is None or c.score > choice.score:
-                choice = c
-        if choice is None or not np.isfinite(choice.score):
+            decision = head + self.margin_weight * c.score
+            if best is None or decision > best[0]:
+                best = (decision, c, head)
+        if best is None or not np.isfinite(best[0]):
             return ReaderResult(float("-inf"), 0, 0, "")
+        decision, choice, head = best
         text = self.passage[choice.start : choice.end]
-        return ReaderResult(choice.score - self.threshold, choice.start, choice.end, text)
+        return ReaderResult(
+            decision - self.threshold, choice.start, choice.end, text, margin=choice.score, answerability=head
+        )
 
 
 def default_threads() -> int:
@@ -212,12 +223,19 @@ class Reader:
     def threshold(self) -> float:
         return float(self.manifest["null_threshold"])
 
-    def logits(self, windows: Sequence) -> tuple[np.ndarray, np.ndarray]:
-        """Start and end logits for a batch of windows (padded positions included)."""
+    @property
+    def margin_weight(self) -> float:
+        """How much the span's margin over no-answer counts beside the answerability head (fitted;
+        1.0 for weights without a head, whose decision is the margin alone)."""
+        return float(self.manifest.get("margin_weight", 1.0))
+
+    def logits(self, windows: Sequence) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Start and end logits (padded positions included) and the answerability logit per window."""
         self.warm_up()
         assert self._featurizer is not None
-        start, end = self._session.run(None, batch_arrays(windows, self._featurizer.pad_id))
-        return start, end
+        out = self._session.run(None, batch_arrays(windows, self._featurizer.pad_id))
+        head = out[2] if len(out) > 2 else np.zeros(len(windows), dtype=np.float32)
+        return out[0], out[1], head
 
     def read_passages(
         self, question: str, passages: Sequence[str], previous: str | None = None
@@ -231,14 +249,17 @@ class Reader:
             for w in self._featurizer.windows(question, passage, previous):
                 owners.append(i)
                 windows.append(w)
-        read: list[list[tuple[Any, np.ndarray, np.ndarray]]] = [[] for _ in passages]
+        read: list[list[tuple[Any, np.ndarray, np.ndarray, float]]] = [[] for _ in passages]
         order = sorted(range(len(windows)), key=lambda k: len(windows[k].ids))
         for b in range(0, len(order), 8):  # similar lengths together: little padding
             part = order[b : b + 8]
-            start, end = self.logits([windows[k] for k in part])
+            start, end, head = self.logits([windows[k] for k in part])
             for row, k in enumerate(part):
-                read[owners[k]].append((windows[k], start[row], end[row]))
-        return [PassageReading(p, r, self.threshold) for p, r in zip(passages, read, strict=True)]
+                read[owners[k]].append((windows[k], start[row], end[row], float(head[row])))
+        return [
+            PassageReading(p, r, self.threshold, self.margin_weight)
+            for p, r in zip(passages, read, strict=True)
+        ]
 
     def read_many(
         self, question: str, passages: Sequence[str], previous: str | None = None
