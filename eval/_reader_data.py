@@ -145,9 +145,10 @@ def _squad11_files(data_dir: Path) -> list[Path]:
     return sorted((data_dir / "squad11").glob("squad11-train-part*of4.json.gz"))
 
 
-def squad11_examples(data_dir: Path, mix: Mix, rng: random.Random) -> Iterator[Example]:
-    """Positives and the two kinds of SQuAD 1.1 negatives, sampled without replacement."""
-    records = []  # (article index, paragraph index, qa) for every train question
+def squad11_records(data_dir: Path) -> tuple[list[tuple[int, int, dict]], list]:
+    """(article index, paragraph index, qa) for every train question, and the articles'
+    (paragraph texts, their word sets, raw paragraphs), in file order."""
+    records = []
     articles = []
     for path in _squad11_files(data_dir):
         for art in read_squad(path):
@@ -157,8 +158,23 @@ def squad11_examples(data_dir: Path, mix: Mix, rng: random.Random) -> Iterator[E
             for pi, para in enumerate(art["paragraphs"]):
                 for qa in para["qas"]:
                     records.append((a, pi, qa))
+    return records, articles
+
+
+def first_stage_questions(n_records: int, mix: Mix, seed: int) -> tuple[list[int], list[int]]:
+    """The SQuAD 1.1 records the first stage draws for ``mix`` and ``seed``, and the ones it
+    never sees (the same shuffle :func:`training_examples` makes first)."""
+    order = list(range(n_records))
+    random.Random(seed).shuffle(order)
+    need = mix.squad11 + mix.squad11_drop + mix.squad11_other + mix.squad11_swap
+    return order[:need], order[need:]
+
+
+def squad11_examples(data_dir: Path, mix: Mix, rng: random.Random) -> Iterator[Example]:
+    """Positives and the two kinds of SQuAD 1.1 negatives, sampled without replacement."""
+    records, articles = squad11_records(data_dir)
     order = list(range(len(records)))
-    rng.shuffle(order)
+    rng.shuffle(order)  # the first draw of the seeded generator: see first_stage_questions
     need = mix.squad11 + mix.squad11_drop + mix.squad11_other + mix.squad11_swap
     if need > len(order):
         raise ValueError(f"the mix asks for {need} SQuAD 1.1 questions; there are {len(order)}")
@@ -175,7 +191,7 @@ def squad11_examples(data_dir: Path, mix: Mix, rng: random.Random) -> Iterator[E
         paras, words, raw = articles[a]
         ans = qa["answers"][0]
         question = qa["question"].strip()
-        previous = _previous_question(raw, rng, mix.history_share, exclude=question)
+        previous = previous_question(raw, rng, mix.history_share, exclude=question)
         if kind == "squad11":
             yield Example(question, paras[pi], int(ans["answer_start"]), ans["text"], kind, previous)
         elif kind == "squad11-swap":
@@ -248,7 +264,7 @@ def swap_detail(question: str, paragraph: str, pool: dict[str, list[str]], rng: 
     return question[: m.start()] + new + question[m.end() :]
 
 
-def _previous_question(paragraphs: list[dict], rng: random.Random, share: float, exclude: str) -> str | None:
+def previous_question(paragraphs: list[dict], rng: random.Random, share: float, exclude: str) -> str | None:
     if rng.random() >= share:
         return None
     para = paragraphs[rng.randrange(len(paragraphs))]
@@ -268,7 +284,7 @@ def squad2_examples(
         for para in art["paragraphs"]:
             for qa in para["qas"]:
                 question = qa["question"].strip()
-                previous = _previous_question(art["paragraphs"], rng, history_share, question)
+                previous = previous_question(art["paragraphs"], rng, history_share, question)
                 if qa.get("is_impossible") or not qa["answers"]:
                     yield Example(question, para["context"], None, None, "squad2", previous)
                 else:
