@@ -5,8 +5,9 @@ paragraph, the answer sentence removed) and barely separates SQuAD 2.0's near mi
 answers. After cross-attention to the passage, the question tokens' own final states hold more
 of that: a logistic layer on their mean, trained on the frozen encoder, lifted the no-answer
 AUC on the squad2 fit articles from 0.638 (margin alone) to 0.72 in the probe that chose it
-(eval/RESULTS.md, "The reader"). It is trained on train parts only, like the encoder, and ships
-inside the same ONNX graph as a third output.
+(eval/RESULTS.md, "The reader"). It is trained on train parts only, like the encoder, and is
+exported in the same ONNX graph as a third output. Only ``--config near-miss`` trains one; the
+shipped reader (``--config full``) has none yet (eval/RESULTS.md, "A second reader").
 """
 
 from __future__ import annotations

@@ -6,7 +6,8 @@ public data (:mod:`eval._reader_data`), exports it to int8 ONNX, fits the no-ans
 threshold on the squad2 fit articles, scores the squad2 report articles, and writes the
 weights, ``reader.json`` and ``MODEL_CARD.md`` into ``qa/models/reader/``. The same seed
 gives the same weights on the same machine. ``--config pilot`` is the ~15-minute run for
-comparing designs.
+comparing designs; ``--config near-miss`` adds a second stage on near misses and an
+answerability head (the measured, not yet shipped candidate of eval/RESULTS.md).
 
     python -m eval.train_reader --config pilot --out .qa/reader-pilot
 """
