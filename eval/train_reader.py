@@ -189,6 +189,8 @@ def _stage(
 ) -> TrainResult:
     """One training stage, or what a finished one left in ``work_dir`` when resuming."""
     done = work_dir / f"result-{stage}.json"
+    if stage == "torch" and not done.is_file():
+        done = work_dir / "result.json"  # what a first stage wrote before stages had names
     if resume and done.is_file() and (work_dir / stage / "config.json").is_file():
         return TrainResult(**json.loads(done.read_text(encoding="utf-8")))
     return train(config, examples, work_dir, progress=True, stage=stage, **kw)
