@@ -244,8 +244,11 @@ def _join_value(m: dict[str, dict]) -> float:
     return sum(parts) / len(parts)
 
 
-def fit(cases: list[Case], bots: dict[str, Assistant]) -> tuple[ExtractiveSettings, list[dict]]:
-    """The standalone rule from the single-question sources, then the conversations' offset."""
+def fit(
+    cases: list[Case], bots: dict[str, Assistant], passages: int | None = None
+) -> tuple[ExtractiveSettings, list[dict]]:
+    """The standalone rule from the single-question sources, then the conversations' offset.
+    ``passages`` holds the number read (the ablation still scores every number)."""
     ablation: list[dict] = []
     # a conversation's turns fit only their own offset: pooled into the regression and the
     # threshold they would move the rule for standalone questions too (similarity weight
@@ -258,7 +261,7 @@ def fit(cases: list[Case], bots: dict[str, Assistant]) -> tuple[ExtractiveSettin
         if max(trial.values()) > max(scores.values()) + MARGIN:
             features, scores = (*features, f), trial
     top = max(scores.values())
-    n = min(k for k, v in scores.items() if v >= top - MARGIN)
+    n = passages or min(k for k, v in scores.items() if v >= top - MARGIN)
     s = _settings(single, n, features)
     _, threshold, _ = sweep(single, bots, s)
     best_margin, best_value = MARGINS[0], -1.0
@@ -305,13 +308,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=ANSWERER_FILE)
     parser.add_argument("--dry-run", action="store_true", help="print, do not write --out")
     parser.add_argument("--quiet", action="store_true")
+    parser.add_argument(
+        "--passages",
+        type=int,
+        choices=PASSAGES,
+        help="read this many passages instead of the fewest within 0.005 of the best objective",
+    )
     args = parser.parse_args(argv)
     t0 = time.perf_counter()
     cases, bots = read_cases(args.data, args.work, not args.quiet)
-    settings, ablation = fit(cases, bots)
+    settings, ablation = fit(cases, bots, args.passages)
     record_ = {
         "settings": settings.as_dict(),
-        "fitted_by": "python -m eval.fit_answerer",
+        "fitted_by": "python -m eval.fit_answerer"
+        + (f" --passages {args.passages}" if args.passages else ""),
         "fit_on": {
             "squad2": "fit articles (eval/_splits.py)",
             "clapnq": "fit half (odd lines)",
