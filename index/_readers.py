@@ -27,7 +27,8 @@ SUPPORTED_SUFFIXES = (".txt", ".md", ".html", ".htm", ".pdf", ".docx", ".png", "
 
 # 1: raw reader text (every wrapped line and inline tag broke a sentence)
 # 2: wrapped lines joined, inline HTML flowed, Markdown syntax removed, cp1252/Latin-1 read
-EXTRACTION_VERSION = 2
+# 3: sentences split by sentencex ("Dr. Smith", "9 a.m. on Mondays" stay whole; chunks move too)
+EXTRACTION_VERSION = 3
 # (OCR did not bump it: it reads only pages that gave no text before, and a rebuild of every
 # index to pick up the scanned pages of PDFs already indexed is the user's call: --rebuild.)
 

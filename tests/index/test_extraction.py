@@ -234,7 +234,7 @@ def test_markdown_syntax_is_removed(tmp_path):
         "Bottles for the local breweries.",
         "Window glass for the mill towns.",
         "The furnace was relit in 1902.",
-        "1990.",  # a year, not a list counter: kept (Punkt splits it off, as it did before)
+        "1990.",  # a year, not a list counter: kept (split off as a sentence, as before)
         "The museum opened in the old furnace hall.",
     ]
     for mark in ("#", "*", "_", "[", "](", "`", "https://"):
@@ -253,6 +253,22 @@ def test_latin1_text_is_read_with_one_warning(tmp_path):
     doc = parse_document(path)
     assert doc.text == LATIN1.strip()
     assert len(doc.warnings) == 1 and "cp1252" in doc.warnings[0] and "\n" not in doc.warnings[0]
+
+
+def test_abbreviations_do_not_end_a_sentence():
+    text = (
+        "The ferry office opens at 9 a.m. on weekdays. Dr. Ines Halloran has run it since Jan. 2019, "
+        "e.g. through the storms of that winter. Its U.S. agent sells tickets too. See Fig. 3 for the route. "
+        "It closes at 5 p.m. Tickets cost 4 pounds."
+    )
+    assert sentences(text) == [
+        "The ferry office opens at 9 a.m. on weekdays.",
+        "Dr. Ines Halloran has run it since Jan. 2019, e.g. through the storms of that winter.",
+        "Its U.S. agent sells tickets too.",
+        "See Fig. 3 for the route.",
+        "It closes at 5 p.m.",
+        "Tickets cost 4 pounds.",
+    ]
 
 
 @pytest.mark.parametrize(
@@ -369,6 +385,7 @@ def test_every_quote_is_a_whole_sentence_without_markup(corpus_index, corpus_bot
 
 def test_an_index_from_an_older_extraction_is_rebuilt_with_one_line(tmp_path, embedder):
     from index import CorpusIndex, update_index
+    from index._readers import EXTRACTION_VERSION
 
     docs = write_corpus(tmp_path / "docs")
     index_dir = tmp_path / "index"
@@ -384,7 +401,7 @@ def test_an_index_from_an_older_extraction_is_rebuilt_with_one_line(tmp_path, em
     assert len(rebuilt) == 1 and "re-reading" in rebuilt[0] and "\n" not in rebuilt[0]
     assert len(report.added) == 6 and report.embedded_chunks > 0
     index = CorpusIndex.open(index_dir)
-    assert index.manifest["extraction"] == 2
+    assert index.manifest["extraction"] == EXTRACTION_VERSION
     index.close()
 
     warnings.clear()

@@ -122,7 +122,8 @@ def ask(client, question: str, top_k: int = 5) -> tuple[str, list[dict], str, st
 
 def unindexable_pdf(text: str = "Harbour survey notes") -> bytes:
     """A PDF that reads (pypdf extracts its text) but breaks indexing: its ToUnicode map turns
-    "X" into a lone UTF-16 surrogate, which the embedder's tokenizer refuses (TypeError).
+    "X" into a lone UTF-16 surrogate, which sentence splitting (sentencex) refuses
+    (UnicodeEncodeError; the embedder's tokenizer would refuse it too, with a TypeError).
 
     The kind of file the upload check cannot catch, so the indexing run has to.
     """

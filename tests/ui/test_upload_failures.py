@@ -42,7 +42,7 @@ def test_an_upload_that_fails_to_index_is_named_and_does_not_block_the_next(serv
     client = server.client()
     status, table, _, _ = _upload(client, bad)
     _one_line(status)
-    assert "survey.pdf could not be indexed: failed while chunking it (TypeError" in status
+    assert "survey.pdf could not be indexed: failed while chunking it (UnicodeEncodeError" in status
     assert "not added" in status
     assert 'class="qa-err"' in status
     assert not (server.docs / "survey.pdf").exists(), "a failed upload must not stay in the folder"
@@ -87,7 +87,7 @@ def test_a_failing_file_left_in_the_folder_does_not_block_removal(server, tmp_pa
     status, table, _, _ = client.predict("osprey three.txt", api_name="/remove_document")
     _one_line(status)
     assert "removed osprey three.txt" in status and "osprey three.txt" not in _names(table)
-    assert "Skipped leftover.pdf: failed while chunking it (TypeError" in status  # named, in one line
+    assert "Skipped leftover.pdf: failed while chunking it (UnicodeEncodeError" in status  # named, in one line
     assert (server.docs / "leftover.pdf").exists(), "the user's file is skipped, not deleted"
     status, table, _, _ = client.predict("leftover.pdf", api_name="/remove_document")
     _one_line(status)
