@@ -37,7 +37,8 @@ def _time_queries(bot: Any, retriever: Any, questions: list[str], passes: int) -
             a = bot.answer(q)
             answers.append(time.perf_counter() - t0)
             parts["embed"].append(a.timings["embed"])
-            parts["generate"].append(a.timings["generate"])
+            if "generate" in a.timings:  # a clarifying question is asked back without generating
+                parts["generate"].append(a.timings["generate"])
             vec = bot.embedder.embed_query(q)
             t0 = time.perf_counter()
             retriever.dense(vec, retriever.depth)
