@@ -109,3 +109,17 @@ def test_read_many_scores_each_passage(reader):
     right, wrong = reader.read_many("Who designed the viaduct at Ripley?", [RAILWAY, other])
     assert right.answerable and right.text == "Margaret Thorne"
     assert right.score > wrong.score
+
+
+def test_a_passage_reads_the_same_whatever_is_read_beside_it(reader):
+    """The int8 graph scales a batch's activations together; an answer must not depend on what
+    else retrieval returned, nor the fitted threshold on how many passages the fit read at once."""
+    question = "Who designed the viaduct at Ripley?"
+    short = "Goole is a port town in the East Riding of Yorkshire."
+    long = " ".join(f"Station {i} had a small goods yard, a signal box and a water tower." for i in range(12))
+    alone = reader.read_passages(question, [RAILWAY])[0]
+    for beside in ([short], [long], [short, long, RAILWAY]):
+        other = reader.read_passages(question, [RAILWAY, *beside])[0]
+        assert other.best() == alone.best()
+        for (_, s1, e1, h1), (_, s2, e2, h2) in zip(alone.windows, other.windows, strict=True):
+            assert (s1 == s2).all() and (e1 == e2).all() and h1 == h2
