@@ -63,8 +63,9 @@ def test_training_never_sees_fit_or_report_articles():
     assert SQUAD2_FIT.isdisjoint(SQUAD2_REPORT)
 
 
-def test_pilot_configuration_trains_and_the_loss_falls(tmp_path):
-    config = replace(CONFIGS["pilot"], steps=12, batch_size=4, mix=Mix(0, 0, 0))
+@pytest.mark.parametrize("bf16", [True, False])  # False: --no-bf16, for CPUs without native bfloat16
+def test_pilot_configuration_trains_and_the_loss_falls(tmp_path, bf16):
+    config = replace(CONFIGS["pilot"], steps=12, batch_size=4, mix=Mix(0, 0, 0), bf16=bf16)
     result = train(config, EXAMPLES * 2, tmp_path, progress=False)
     assert len(result.losses) == 12
     first, last = sum(result.losses[:3]) / 3, sum(result.losses[-3:]) / 3
