@@ -12,13 +12,13 @@ from qa.cli import main
 REPO = Path(__file__).resolve().parents[2]
 SEED_GOLD = REPO / "eval" / "gold" / "seed.jsonl"
 
-# What the answerer measures on the seed set since [3/7] (eval/RESULTS.md: answer_accuracy 0.895,
-# abstain_recall 0.643, false_abstain_rate 0.053, citation_precision 0.963, citation_recall 0.912,
-# hit 1.0), on the safe side by 0.03 or one item (1 of 14 unanswerables is 0.071)
+# What the answerer measures on the seed set since each window is read alone (eval/RESULTS.md:
+# answer_accuracy 0.895, abstain_recall 0.643, false_abstain_rate 0.070, citation_precision 0.963,
+# citation_recall 0.912, hit 1.0), on the safe side by 0.03 or one item (1 of 14 unanswerables is 0.071)
 SEED_BOUNDS = [
     "answer_accuracy=0.86",
     "abstain_recall=0.57",
-    "false_abstain_rate=0.09",
+    "false_abstain_rate=0.10",
     "citation_precision=0.93",
     "citation_recall=0.88",
     "retrieval_hit_at_k=0.97",
