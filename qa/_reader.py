@@ -230,12 +230,29 @@ class Reader:
         return float(self.manifest.get("margin_weight", 1.0))
 
     def logits(self, windows: Sequence) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Start and end logits (padded positions included) and the answerability logit per window."""
+        """Start and end logits (rows padded to the longest window) and the answerability logit
+        per window.
+
+        Each window runs on its own: the int8 graph quantises each layer's activations with one
+        scale for the whole batch, padding included, so a window read beside others scored up to
+        1.9 logits differently (0.49 on average over 120 squad2 fit questions); an answer would
+        then depend on what else was retrieved, and the answerer's fit (five passages at a time)
+        on a batch it never serves. Alone costs the same here (2 passages: 48 ms batched, 51 ms
+        one by one; 5: 124 against 119).
+        """
         self.warm_up()
         assert self._featurizer is not None
-        out = self._session.run(None, batch_arrays(windows, self._featurizer.pad_id))
-        head = out[2] if len(out) > 2 else np.zeros(len(windows), dtype=np.float32)
-        return out[0], out[1], head
+        width = max((len(w.ids) for w in windows), default=0)
+        start = np.full((len(windows), width), np.finfo(np.float32).min, dtype=np.float32)
+        end = start.copy()
+        head = np.zeros(len(windows), dtype=np.float32)
+        for row, window in enumerate(windows):
+            out = self._session.run(None, batch_arrays([window], self._featurizer.pad_id))
+            n = len(window.ids)
+            start[row, :n], end[row, :n] = out[0][0], out[1][0]
+            if len(out) > 2:
+                head[row] = out[2][0]
+        return start, end, head
 
     def read_passages(
         self, question: str, passages: Sequence[str], previous: str | None = None
@@ -250,15 +267,10 @@ class Reader:
                 owners.append(i)
                 windows.append(w)
         read: list[list[tuple[Any, np.ndarray, np.ndarray, float]]] = [[] for _ in passages]
-        # one window per run: the int8 graph quantises each layer's activations with one scale
-        # for the whole batch, padding included, so a window read beside others scored up to
-        # 1.9 logits differently (0.49 on average over 120 squad2 fit questions) -- an answer
-        # would then depend on what else was retrieved, and the answerer's fit (which read
-        # five passages at a time) on a batch it never serves. Alone it costs the same here
-        # (2 passages: 48 ms batched, 51 ms one by one; 5: 124 against 119).
+        start, end, head = self.logits(windows)  # one run per window (see logits)
         for k, window in enumerate(windows):
-            start, end, head = self.logits([window])
-            read[owners[k]].append((window, start[0], end[0], float(head[0])))
+            n = len(window.ids)
+            read[owners[k]].append((window, start[k, :n], end[k, :n], float(head[k])))
         return [
             PassageReading(p, r, self.threshold, self.margin_weight)
             for p, r in zip(passages, read, strict=True)
