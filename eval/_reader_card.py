@@ -153,6 +153,7 @@ Reproduce: `python -m eval.reader_eval` (`make reader-eval`).
 | HasAns EM | {m["has_ans_exact_match"]:.4f} |
 | HasAns F1 | {m["has_ans_f1"]:.4f} |
 | NoAns accuracy | {m["no_ans_accuracy"]:.4f} |
+| no-answer AUC of the decision (0.5 = chance) / HasAns F1 answering every question | {m.get("no_answer_auc", "not measured")} / {m.get("has_ans_f1_answering_all", "not measured")} |
 | latency, one question + own paragraph, p50 / p95 | {m["latency_per_passage_p50_ms"]} / {m["latency_per_passage_p95_ms"]} ms |
 | latency, one question + 256-token window, p50 / p95 | {m["latency_256_tokens_p50_ms"]} / {m["latency_256_tokens_p95_ms"]} ms |
 | the same on one thread, p50 | {m.get("latency_256_tokens_1_thread_p50_ms", "not measured")} ms |

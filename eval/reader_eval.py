@@ -5,6 +5,10 @@
     python -m eval.reader_eval --fit          # refit the no-answer threshold on the fit articles
 
 ``--fit`` rewrites the threshold in ``reader.json``; it never reads the report articles.
+Beside the thresholded metrics it prints how well the decision *ranks* (no-answer AUC) and how
+good the spans are when every question is answered, overall and per article: a threshold can
+only trade one kind of error for the other, so these two say whether a miss is the spans, the
+ranking, or where the threshold sits.
 """
 
 from __future__ import annotations
@@ -29,6 +33,10 @@ from ._squad import exact_match, f1
 
 def _questions(data_dir: Path, split: str) -> list[tuple[str, str, list[str]]]:
     """(question, paragraph, gold answers) for the squad2 articles of ``split``; no answers = unanswerable."""
+    return [item for item, _ in _questions_by_article(data_dir, split)]
+
+
+def _questions_by_article(data_dir: Path, split: str) -> list[tuple[tuple[str, str, list[str]], str]]:
     out = []
     for art in read_squad(data_dir / SQUAD2_FILE):
         if squad2_split(art["title"]) != split:
@@ -36,7 +44,7 @@ def _questions(data_dir: Path, split: str) -> list[tuple[str, str, list[str]]]:
         for para in art["paragraphs"]:
             for qa in para["qas"]:
                 answers = [] if qa.get("is_impossible") else [a["text"] for a in qa["answers"]]
-                out.append((qa["question"].strip(), para["context"], answers))
+                out.append(((qa["question"].strip(), para["context"], answers), art["title"]))
     return out
 
 
@@ -86,6 +94,21 @@ def score(items: list, preds: list[tuple[float, str]], threshold: float) -> dict
         "n": len(items),
         "n_has_ans": len(has_em),
         "n_no_ans": len(noans),
+    }
+
+
+def ranking(items: list, preds: list[tuple[float, str]]) -> dict[str, float | int]:
+    """Threshold-free quality: the ROC AUC of the decision for "answerable" against "no answer"
+    (0.5 is chance), and HasAns F1 when every question is answered with its best span."""
+    from sklearn.metrics import roc_auc_score
+
+    answerable = [bool(answers) for _, _, answers in items]
+    spans = [f1(span, answers) for (_, _, answers), (_, span) in zip(items, preds, strict=True) if answers]
+    both = 0 < sum(answerable) < len(answerable)
+    return {
+        "no_answer_auc": round(float(roc_auc_score(answerable, [raw for raw, _ in preds])), 4) if both else 0.0,
+        "has_ans_f1_answering_all": round(statistics.fmean(spans), 4) if spans else 0.0,
+        "n": len(items),
     }
 
 
@@ -157,10 +180,19 @@ def latency_256(reader: Reader, items: list, runs: int = 200) -> dict[str, float
 
 
 def evaluate(data_dir: Path, folder: Path = READER_DIR, split: str = "report", progress: bool = True) -> dict:
-    items = _questions(data_dir, split)
+    tagged = _questions_by_article(data_dir, split)
+    items = [item for item, _ in tagged]
     reader = Reader(folder)
     readings, seconds = _readings(reader, items, progress)
-    metrics = score(items, _predictions(readings, reader.margin_weight), reader.threshold)
+    preds = _predictions(readings, reader.margin_weight)
+    metrics = score(items, preds, reader.threshold)
+    rank = ranking(items, preds)
+    metrics["no_answer_auc"] = rank["no_answer_auc"]
+    metrics["has_ans_f1_answering_all"] = rank["has_ans_f1_answering_all"]
+    by_article = {}
+    for title in dict.fromkeys(t for _, t in tagged):
+        pick = [k for k, (_, t) in enumerate(tagged) if t == title]
+        by_article[title] = ranking([items[k] for k in pick], [preds[k] for k in pick])
     ms = sorted(s * 1000 for s in seconds)
     metrics["latency_per_passage_p50_ms"] = round(statistics.median(ms), 2)
     metrics["latency_per_passage_p95_ms"] = round(observed_percentile(ms, 0.95, "higher"), 2)
@@ -170,7 +202,13 @@ def evaluate(data_dir: Path, folder: Path = READER_DIR, split: str = "report", p
     metrics["threads"] = reader.threads
     one = Reader(folder, threads=1)
     metrics["latency_256_tokens_1_thread_p50_ms"] = latency_256(one, items)["p50_ms"]
-    return {"split": split, "threshold": reader.threshold, "version": reader.version, "metrics": metrics}
+    return {
+        "split": split,
+        "threshold": reader.threshold,
+        "version": reader.version,
+        "metrics": metrics,
+        "by_article": by_article,
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -200,6 +238,10 @@ def main(argv: list[str] | None = None) -> int:
         print("| metric | value |\n|---|---|")
         for k, v in out["metrics"].items():
             print(f"| {k} | {v} |")
+        if out.get("by_article"):
+            print("\n| article | questions | no-answer AUC | HasAns F1 answering all |\n|---|---|---|---|")
+            for title, r in out["by_article"].items():
+                print(f"| {title} | {r['n']} | {r['no_answer_auc']} | {r['has_ans_f1_answering_all']} |")
     return 0
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from eval.reader_eval import best_threshold, score
+from eval.reader_eval import best_threshold, ranking, score
 
 # (question, passage, gold answers); no answers = unanswerable
 ITEMS = [
@@ -32,3 +32,15 @@ def test_threshold_maximises_f1():
     assert 1.0 <= t < 3.0
     assert score(ITEMS, PREDS, t)["f1"] == pytest.approx(0.75, abs=1e-4)
     assert all(score(ITEMS, PREDS, other)["f1"] <= 0.75 for other in (-3.0, 0.0, 0.75, 5.0))
+
+
+def test_ranking_needs_no_threshold():
+    # answerable raws 3.0 and 0.5 against unanswerable 1.0 and -2.0: 3 of the 4 pairs are ordered
+    r = ranking(ITEMS, PREDS)
+    assert r["no_answer_auc"] == 0.75
+    assert r["has_ans_f1_answering_all"] == pytest.approx((1 + 2 / 3) / 2, abs=1e-4)
+    # the same order at any scale or offset: ranking is what a threshold cannot change
+    shifted = [(10 * raw - 7, span) for raw, span in PREDS]
+    assert ranking(ITEMS, shifted) == r
+    flipped = [(-raw, span) for raw, span in PREDS]
+    assert ranking(ITEMS, flipped)["no_answer_auc"] == 0.25
