@@ -97,16 +97,17 @@ def score(items: list, preds: list[tuple[float, str]], threshold: float) -> dict
     }
 
 
-def ranking(items: list, preds: list[tuple[float, str]]) -> dict[str, float | int]:
+def ranking(items: list, preds: list[tuple[float, str]]) -> dict[str, float | int | None]:
     """Threshold-free quality: the ROC AUC of the decision for "answerable" against "no answer"
-    (0.5 is chance), and HasAns F1 when every question is answered with its best span."""
+    (0.5 is chance; None without both kinds), and HasAns F1 when every question is answered with
+    its best span."""
     from sklearn.metrics import roc_auc_score
 
     answerable = [bool(answers) for _, _, answers in items]
     spans = [f1(span, answers) for (_, _, answers), (_, span) in zip(items, preds, strict=True) if answers]
     both = 0 < sum(answerable) < len(answerable)
     return {
-        "no_answer_auc": round(float(roc_auc_score(answerable, [raw for raw, _ in preds])), 4) if both else 0.0,
+        "no_answer_auc": round(float(roc_auc_score(answerable, [raw for raw, _ in preds])), 4) if both else None,
         "has_ans_f1_answering_all": round(statistics.fmean(spans), 4) if spans else 0.0,
         "n": len(items),
     }
@@ -186,9 +187,7 @@ def evaluate(data_dir: Path, folder: Path = READER_DIR, split: str = "report", p
     readings, seconds = _readings(reader, items, progress)
     preds = _predictions(readings, reader.margin_weight)
     metrics = score(items, preds, reader.threshold)
-    rank = ranking(items, preds)
-    metrics["no_answer_auc"] = rank["no_answer_auc"]
-    metrics["has_ans_f1_answering_all"] = rank["has_ans_f1_answering_all"]
+    metrics |= {k: v for k, v in ranking(items, preds).items() if k != "n"}
     by_article = {}
     for title in dict.fromkeys(t for _, t in tagged):
         pick = [k for k, (_, t) in enumerate(tagged) if t == title]

@@ -44,3 +44,8 @@ def test_ranking_needs_no_threshold():
     assert ranking(ITEMS, shifted) == r
     flipped = [(-raw, span) for raw, span in PREDS]
     assert ranking(ITEMS, flipped)["no_answer_auc"] == 0.25
+
+
+def test_ranking_without_both_kinds_has_no_auc():
+    r = ranking(ITEMS[:2], PREDS[:2])
+    assert r["no_answer_auc"] is None and r["has_ans_f1_answering_all"] == pytest.approx(5 / 6, abs=1e-4)
