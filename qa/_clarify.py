@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from typing import NamedTuple
 
 from index import CorpusIndex, tokens
 
@@ -56,15 +57,18 @@ _MODIFIERS = frozenset(
 )
 # phrases that point at nothing a user could be asked to name
 _GENERIC = frozenset(
-    _words("one ones same other way time thing things kind sort type lot week weekend month year day today")
+    _words(
+        "one ones same other way time thing things kind sort type lot week weekend month year day today world"
+    )
 )
 MAX_READINGS = 3
 
 
-def _phrase(words: str) -> str:
+def _phrase(words: str) -> tuple[str, bool]:
     """The pointed-at noun phrase: the words up to the first that cannot belong to it
     (a verb, a participle, an adverb, a preposition); leading modifiers go ("the key
-    aspects" -> "aspects"), and a common noun's possessive closes it ("the country's")."""
+    aspects" -> "aspects"), and a common noun's possessive closes it ("the country's").
+    The flag says whether such a possessive closed it."""
     kept: list[str] = []
     for raw in words.split():
         word = re.sub(r"(['’]s|[?.!,;:])$", "", raw)
@@ -75,23 +79,46 @@ def _phrase(words: str) -> str:
             if not kept:
                 continue
             break
-        kept.append(raw if raw[:1].isupper() and re.search(r"['’]s$", raw) else word)
-        if word != raw and not (raw[:1].isupper() and re.search(r"['’]s$", raw)):
-            break
-    return " ".join(kept)
+        proper_possessive = raw[:1].isupper() and bool(re.search(r"['’]s$", raw))
+        kept.append(raw if proper_possessive else word)
+        if word != raw and not proper_possessive:
+            return " ".join(kept), bool(re.search(r"['’]s$", raw))
+    return " ".join(kept), False
 
 
-def _pointers(question: str) -> list[tuple[bool, str]]:
-    """(demonstrative?, phrase) for each "this X" / "the X" in the question."""
+class _Pointer(NamedTuple):
+    points: bool  # a demonstrative, or "the X's": it presumes one X the question does not name
+    phrase: str
+    demonstrative: bool = False  # "this X": even with no reading in the documents, X is missing
+    qualifier: str = ""  # Y of "the X of Y", which every reading must share
+    owned: str = ""  # Y of "the X's Y", as open as X is
+
+
+def _pointers(question: str) -> list[_Pointer]:
+    """Each "this X" / "the X" in the question.
+
+    A demonstrative always points, and so does "the X's" with a common noun X ("the actor's
+    approach", "the country's stadium"): it presumes one particular X that the question does
+    not name, and so one particular stadium. "the X of Y" carries Y as its qualifier
+    ("the season of Grey's Anatomy"), so "the war of the grand alliance" has no second reading.
+    """
     found = []
     for m in _POINTER.finditer(question):
-        phrase = _phrase(m.group(2))
+        phrase, possessive = _phrase(m.group(2))
         demonstrative = m.group(1).lower() != "the"
-        rest = question[m.start(2) + len(phrase) :].split()
-        # "the war of the grand alliance", "the rights of minorities": the question says which
-        qualified = not demonstrative and bool(rest) and rest[0].lower() == "of"
-        if phrase and phrase.lower() not in _GENERIC and not qualified:
-            found.append((demonstrative, phrase))
+        points = demonstrative or possessive
+        rest = question[m.start(2) + len(phrase) :]
+        qualifier = owned = ""
+        of = re.match(r"\s+of\s+(?:the\s+)?(.*)", rest, re.I)
+        if not points and of:
+            # a name is its run of capitalised words ("Harbour Lanterns premiere" -> "Harbour Lanterns")
+            name = re.match(r"[A-Z][\w'’\-]*(?:\s+[A-Z][\w'’\-]*)*", of.group(1))
+            qualifier = name.group(0) if name else _phrase(of.group(1))[0]
+        has = re.match(r"['’]s\s+(.*)", rest) if possessive else None
+        if has:
+            owned = _phrase(has.group(1))[0]
+        if phrase and phrase.lower() not in _GENERIC:
+            found.append(_Pointer(points, phrase, demonstrative, qualifier, owned))
     return found
 
 
@@ -131,41 +158,55 @@ def clarify(
     asked = set(tokens(question))
     docs = _titles(hits, index)
     titled = set().union(*(tokens(title) for _, title, _ in docs)) if docs else set()
-    for demonstrative, phrase in pointers:
-        words = tokens(phrase)
+    fallback: tuple[Clarification, str] | None = None
+    for pointer in pointers:
+        words = tokens(pointer.phrase)
         if not words:
             continue
         # what the phrase names: its last word a retrieved title shares ("the Grey's Anatomy
         # season premiere" -> season), else its last word
         head = next((w for w in reversed(words) if w in titled), words[-1])
-        if head in said:  # the conversation named it: a clear follow-up
+        if head in said:  # the conversation named it: a clear follow-up, and so is what it owns
             continue
-        # readings: documents titled after one of what the phrase names, each a different one
-        # (a title word the question does not have: "Prime Minister of Canada", "... of the UK")
-        named = _up_to(phrase, head)
-        wanted = set(tokens(named))
-        # readings: documents titled after one of what the phrase names ("Prime Minister of
-        # Canada" for "the Prime Minister"), each a different one (a title word the question
-        # lacks); "Great Wall of China" is no reading of "the berlin wall"
-        readings = [
-            title
-            for key, title, _ in docs
-            if _named_title(title, key) and wanted <= set(tokens(title)) and set(tokens(title)) - asked
-        ]
-        if demonstrative and len(readings) < 2:  # passages that speak of one, titled otherwise
+        named = _up_to(pointer.phrase, head)
+        readings = _readings(docs, named, pointer.qualifier, asked)
+        # passages that speak of one, titled otherwise; only for "this X": "the town's museum"
+        # is not about every passage that mentions a town
+        if pointer.demonstrative and len(readings) < 2:
             readings += [
                 title
                 for key, title, text in docs
                 if _named_title(title, key) and title not in readings and head in tokens(text)
             ]
         readings = list(dict.fromkeys(readings))[:MAX_READINGS]
+        if pointer.qualifier:
+            named = f"{named} of {pointer.qualifier}"
+        # what it owns, cut like the phrase after its last word a title shares ("museum show")
+        thing = next((w for w in reversed(tokens(pointer.owned)) if w in titled), "")
+        if len(readings) < 2 and thing:
+            owned_named = _up_to(pointer.owned, thing)
+            owned = _readings(docs, owned_named, "", asked)[:MAX_READINGS]
+            if len(owned) >= 2:
+                readings, named = owned, owned_named
         if len(readings) >= 2:
             c = Clarification(readings=readings)
             return c, clarifying_text(named, c)
-        if demonstrative:
+        if pointer.demonstrative and fallback is None:  # said only if no later pointer has readings
             c = Clarification(readings=readings, missing=named)
-            return c, clarifying_text(named, c)
-    return None
+            fallback = c, clarifying_text(named, c)
+    return fallback
+
+
+def _readings(docs: list[tuple[str, str, str]], named: str, qualifier: str, asked: set[str]) -> list[str]:
+    """Documents titled after one of what the phrase names ("Prime Minister of Canada" for "the
+    Prime Minister"), each a different one (a title word the question lacks); "Great Wall of
+    China" is no reading of "the berlin wall"."""
+    wanted = set(tokens(named)) | set(tokens(qualifier))
+    return [
+        title
+        for key, title, _ in docs
+        if _named_title(title, key) and wanted <= set(tokens(title)) and set(tokens(title)) - asked
+    ]
 
 
 def _up_to(phrase: str, head: str) -> str:

@@ -122,3 +122,79 @@ def test_the_terminal_says_it_is_asking_back_and_how_it_understood_a_follow_up(t
     print_answer(town_bot.answer("And the last one?", history), False)
     out = capsys.readouterr().out
     assert "(understood as: When does the first harbor ferry leave in the morning? And the last one?)" in out
+
+
+PEOPLE = {
+    "painter-vell.md": (
+        "# Anna Berg\n\n"
+        "Anna Berg is a painter from the island of Vell. The painter trained in the harbour workshops "
+        "and is best known for a series of storm seascapes finished in 1998.\n"
+    ),
+    "painter-ossa.md": (
+        "# Tomas Lind\n\n"
+        "Tomas Lind is a painter who works in the mountain town of Ossa. As a painter he is known for "
+        "portraits of shepherds, shown first in 2004.\n"
+    ),
+    "lanterns-1.md": (
+        "# Harbour Lanterns (season 1)\n\n"
+        "The first season of the television drama Harbour Lanterns premiered on 3 March 2011 and ran "
+        "for ten episodes.\n"
+    ),
+    "lanterns-2.md": (
+        "# Harbour Lanterns (season 2)\n\n"
+        "The second season of the television drama Harbour Lanterns premiered on 9 May 2012 and ran "
+        "for twelve episodes.\n"
+    ),
+    "wool.md": (
+        "# Ossa Wool Museum\n\nThe Ossa Wool Museum shows the looms and dye vats of the mountain weavers.\n"
+    ),
+    "harbour.md": (
+        "# Vell Harbour Museum\n\n"
+        "The Vell Harbour Museum shows fishing boats, nets and the old lighthouse lens.\n"
+    ),
+    "guild.md": (
+        "# Guild of the Copper Bell\n\n"
+        "The Guild of the Copper Bell was founded in 1642 by the bell-founder Marta Keel in the town "
+        "of Ossa.\n"
+    ),
+}
+
+
+@pytest.fixture(scope="module")
+def people_bot(tmp_path_factory, embedder) -> Assistant:
+    from index import update_index
+
+    root = tmp_path_factory.mktemp("people")
+    docs = root / "docs"
+    docs.mkdir()
+    for name, text in PEOPLE.items():
+        (docs / name).write_text(text, encoding="utf-8")
+    update_index(docs, root / "index", embedder=embedder, show_progress=False)
+    return Assistant(root / "index", embedder=embedder).warm_up()
+
+
+def test_a_possessive_that_presumes_one_unnamed_place_is_asked_back(people_bot):
+    a = people_bot.answer("What does the town's museum show?")
+    assert a.clarification is not None, a.text
+    assert set(a.clarification.readings) == {"Ossa Wool Museum", "Vell Harbour Museum"}
+    assert "Which museum" in a.text and a.citations == []
+    # "the world's" presumes nothing to choose from; a possessive whose thing no two titles name
+    # is answered
+    for question in (
+        "Which of the world's painters lives in Ossa?",
+        "What is the painter's best-known work?",
+    ):
+        assert people_bot.answer(question).clarification is None, question
+    # named, it is answered
+    named = people_bot.answer("What does the Ossa Wool Museum show?")
+    assert named.clarification is None and "looms" in named.text, named.text
+
+
+def test_the_x_of_y_is_asked_back_only_when_the_documents_hold_several(people_bot):
+    a = people_bot.answer("When did the season of Harbour Lanterns premiere?")
+    assert a.clarification is not None, a.text
+    assert set(a.clarification.readings) == {"Harbour Lanterns (season 1)", "Harbour Lanterns (season 2)"}
+    assert "season of Harbour Lanterns" in a.text
+    # one guild of that name: "of" says which, so it is answered
+    guild = people_bot.answer("When was the guild of the copper bell founded?")
+    assert guild.clarification is None and "1642" in guild.text, guild.text
