@@ -42,12 +42,16 @@ DOCS = {
 
 @pytest.fixture(scope="module")
 def town_bot(tmp_path_factory, embedder) -> Assistant:
+    return _bot(tmp_path_factory.mktemp("town"), DOCS, embedder)
+
+
+def _bot(root: Path, texts: dict[str, str], embedder) -> Assistant:
+    """An assistant over ``texts`` (file name -> text), indexed under ``root``."""
     from index import update_index
 
-    root = tmp_path_factory.mktemp("town")
     docs = root / "docs"
     docs.mkdir()
-    for name, text in DOCS.items():
+    for name, text in texts.items():
         (docs / name).write_text(text, encoding="utf-8")
     update_index(docs, root / "index", embedder=embedder, show_progress=False)
     return Assistant(root / "index", embedder=embedder).warm_up()
@@ -162,15 +166,7 @@ PEOPLE = {
 
 @pytest.fixture(scope="module")
 def people_bot(tmp_path_factory, embedder) -> Assistant:
-    from index import update_index
-
-    root = tmp_path_factory.mktemp("people")
-    docs = root / "docs"
-    docs.mkdir()
-    for name, text in PEOPLE.items():
-        (docs / name).write_text(text, encoding="utf-8")
-    update_index(docs, root / "index", embedder=embedder, show_progress=False)
-    return Assistant(root / "index", embedder=embedder).warm_up()
+    return _bot(tmp_path_factory.mktemp("people"), PEOPLE, embedder)
 
 
 def test_a_possessive_that_presumes_one_unnamed_place_is_asked_back(people_bot):
