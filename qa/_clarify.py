@@ -3,9 +3,10 @@
 A person asks "What does this library offer?" or "How has the role of the Prime Minister
 changed?" where neither the conversation nor the question says which one. Two cases:
 
-- the turn points at something ("this library", "the Prime Minister") that the conversation
-  never named, and the retrieved passages are about two or more different ones: the
-  question back names those (their titles), so the user can pick;
+- the turn points at something ("this library", "the Prime Minister", "the country's
+  stadium", "the season of Grey's Anatomy") that the conversation never named, and the
+  retrieved passages are about two or more different ones: the question back names those
+  (their titles), so the user can pick;
 - it points with "this"/"these"/"those" at something the conversation never named and the documents
   offer no candidates: the question back says what is missing.
 
