@@ -88,7 +88,6 @@ def _phrase(words: str) -> tuple[str, bool]:
 
 
 class _Pointer(NamedTuple):
-    points: bool  # a demonstrative, or "the X's": it presumes one X the question does not name
     phrase: str
     demonstrative: bool = False  # "this X": even with no reading in the documents, X is missing
     qualifier: str = ""  # Y of "the X of Y", which every reading must share
@@ -107,7 +106,7 @@ def _pointers(question: str) -> list[_Pointer]:
     for m in _POINTER.finditer(question):
         phrase, possessive = _phrase(m.group(2))
         demonstrative = m.group(1).lower() != "the"
-        points = demonstrative or possessive
+        points = demonstrative or possessive  # either presumes one X the question does not name
         rest = question[m.start(2) + len(phrase) :]
         qualifier = owned = ""
         of = re.match(r"\s+of\s+(?:the\s+)?(.*)", rest, re.I)
@@ -119,7 +118,7 @@ def _pointers(question: str) -> list[_Pointer]:
         if has:
             owned = _phrase(has.group(1))[0]
         if phrase and phrase.lower() not in _GENERIC:
-            found.append(_Pointer(points, phrase, demonstrative, qualifier, owned))
+            found.append(_Pointer(phrase, demonstrative, qualifier, owned))
     return found
 
 
